@@ -1,0 +1,83 @@
+import { token } from "../token.ts";
+
+/** JSON-compatible payloads: what survives a trip through any broker. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/** Options for {@link Queue.enqueue}. */
+export interface EnqueueOptions {
+  /** Deliver no sooner than this many milliseconds from now. */
+  readonly delayMs?: number;
+  /** Deliveries before the message goes to the dead-letter list (default 5). */
+  readonly maxAttempts?: number;
+  /** String headers carried with the message, e.g. W3C `traceparent`. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** A delivered message. */
+export interface QueueMessage<T extends Json = Json> {
+  readonly id: string;
+  readonly topic: string;
+  readonly payload: T;
+  readonly headers: Readonly<Record<string, string>>;
+  /** 1 on the first delivery, 2 on the first retry, and so on. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /** Epoch milliseconds of the enqueue. */
+  readonly enqueuedAt: number;
+}
+
+/** Options for {@link Queue.consume}. */
+export interface ConsumeOptions {
+  /** Messages handled at once by this consumer (default 1). */
+  readonly concurrency?: number;
+  /** A delivered message not acked within this time is delivered again (default 30 000). */
+  readonly visibilityTimeoutMs?: number;
+  /** Delay before retry n (1-based) after a handler failure (default: 1 s doubling, capped at 60 s). */
+  readonly backoffMs?: (attempt: number) => number;
+  /** Aborting it stops the consumer like `stop()`. */
+  readonly signal?: AbortSignal;
+}
+
+/** A running consumer. */
+export interface Consumer {
+  /** Finishes the messages in hand, takes no new one, resolves when idle. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Message counts by state, for metrics and health. */
+export interface QueueStats {
+  readonly ready: number;
+  readonly delayed: number;
+  readonly inFlight: number;
+  readonly dead: number;
+  /** Age in ms of the oldest ready message, 0 when none. */
+  readonly oldestAgeMs: number;
+}
+
+/** Handles one message: resolving acks it, throwing schedules a retry (or dead-letters it). */
+export type MessageHandler<T extends Json = Json> = (message: QueueMessage<T>, signal: AbortSignal) => Promise<void>;
+
+/**
+ * The Queue contract: at-least-once delivery of JSON jobs between processes (web enqueues,
+ * worker consumes).
+ *
+ * Every adapter must guarantee:
+ * - a message is acked only when its handler resolves; one not acked within the visibility
+ *   timeout (a crashed or stopped consumer) is delivered again, so nothing is lost;
+ * - a handler that throws is retried with backoff until `maxAttempts`, then the message is moved
+ *   to the topic's dead-letter list with the last error;
+ * - a delayed message is not delivered before its delay;
+ * - with concurrency 1 and no retries, messages of a topic are delivered in enqueue order
+ *   (retries and redeliveries may reorder);
+ * - `stop()` lets handlers in hand finish and acks them, and takes nothing new.
+ */
+export interface Queue {
+  enqueue<T extends Json>(topic: string, payload: T, options?: EnqueueOptions): Promise<string>;
+  consume<T extends Json>(topic: string, handler: MessageHandler<T>, options?: ConsumeOptions): Consumer;
+  /** Messages that ran out of attempts, oldest first, with the last error's message. */
+  deadLetters(topic: string, limit?: number): Promise<Array<QueueMessage & { readonly error: string }>>;
+  stats(topic: string): Promise<QueueStats>;
+}
+
+/** The app's queue: the memory adapter in development (refused in production) unless a plugin provides one. */
+export const Queue = token<Queue>("twelvefold/Queue");

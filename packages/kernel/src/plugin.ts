@@ -1,0 +1,114 @@
+import type { ConfigShape, InferConfig, Profile, ProfileDefaults } from "./config.ts";
+import type { HealthCheckResult, Lifecycle } from "./contracts/health.ts";
+import type { Logger } from "./contracts/logger.ts";
+import type { Token } from "./token.ts";
+
+/** Reads services from the registry. */
+export interface ServiceReader {
+  /** The service behind `token`; an error naming the token and this plugin when nobody provides it. */
+  get<T>(token: Token<T>): T;
+  /** The service behind `token`, or `undefined` when nobody provides it (for `optional` tokens). */
+  find<T>(token: Token<T>): T | undefined;
+}
+
+/** What a plugin's `start` receives. */
+export interface PluginContext<C> extends ServiceReader {
+  readonly name: string;
+  /** This plugin's parsed config, keyed by env var name. */
+  readonly config: C;
+  readonly profile: Profile;
+  /** A child of the app logger with `plugin` set. */
+  readonly logger: Logger;
+  /** Aborts when the app begins shutting down, or when this start runs out of time. */
+  readonly signal: AbortSignal;
+  readonly lifecycle: Lifecycle;
+  /** Registers a service this plugin declared in `provides`. */
+  provide<T>(token: Token<T>, value: T): void;
+  /**
+   * Runs when draining begins, after DRAIN_DELAY_MS: stop taking new work (close the listener,
+   * stop consumers) and resolve when the work in hand is done. `deadline` aborts at SHUTDOWN_TIMEOUT_MS.
+   */
+  onDrain(hook: (deadline: AbortSignal) => void | Promise<void>): void;
+  /** Runs at stop, in reverse order of registration, after every dependent plugin has stopped. */
+  onStop(hook: () => void | Promise<void>): void;
+}
+
+/** What a plugin's `health` receives. */
+export interface HealthContext<C> extends ServiceReader {
+  readonly config: C;
+  /** Aborts when the check runs out of time. */
+  readonly signal: AbortSignal;
+}
+
+/** The definition passed to {@link definePlugin}. */
+export interface PluginDefinition<S extends ConfigShape> {
+  /** Unique within an app; used in every message about this plugin. */
+  readonly name: string;
+  /** Env var name to schema; a function when the schema differs by profile (production's stricter secrets). */
+  readonly config?: S | ((profile: Profile) => S);
+  /** Raw default values per profile, applied below `.env` files and above schema defaults. */
+  readonly defaults?: ProfileDefaults;
+  /** Tokens this plugin needs; it starts after their providers. */
+  readonly requires?: readonly Token<unknown>[];
+  /** Tokens it uses when present; it starts after their providers if there are any. */
+  readonly optional?: readonly Token<unknown>[];
+  /** Tokens it provides during `start`. */
+  readonly provides?: readonly Token<unknown>[];
+  /** Time budget of `start` (default: the app's, 15 s). */
+  readonly startTimeoutMs?: number;
+  /** Time budget of its stop hooks (default: the app's, 10 s). */
+  readonly stopTimeoutMs?: number;
+  start(context: PluginContext<InferConfig<S>>): void | Promise<void>;
+  health?(context: HealthContext<InferConfig<S>>): HealthCheckResult | Promise<HealthCheckResult>;
+}
+
+/** A plugin value, as `createApp` takes it. */
+export interface Plugin {
+  readonly name: string;
+  readonly requires: readonly Token<unknown>[];
+  readonly optional: readonly Token<unknown>[];
+  readonly provides: readonly Token<unknown>[];
+  readonly defaults: ProfileDefaults;
+  readonly startTimeoutMs?: number;
+  readonly stopTimeoutMs?: number;
+  configShape(profile: Profile): ConfigShape;
+  start(context: PluginContext<Record<string, unknown>>): void | Promise<void>;
+  health?(context: HealthContext<Record<string, unknown>>): HealthCheckResult | Promise<HealthCheckResult>;
+}
+
+/**
+ * Defines a plugin: its config, what it needs and provides, how it starts and reports health.
+ * Plugins are usually returned by a factory so options can override config.
+ *
+ * @example
+ * ```ts
+ * export const clock = () => definePlugin({
+ *   name: "clock",
+ *   config: { TICK_MS: v.optional(env.integer({ min: 1 }), "1000") },
+ *   provides: [Clock],
+ *   start({ config, provide, onStop }) {
+ *     const timer = setInterval(tick, config.TICK_MS);
+ *     provide(Clock, { now: () => Date.now() });
+ *     onStop(() => clearInterval(timer));
+ *   },
+ * });
+ * ```
+ */
+export function definePlugin<S extends ConfigShape = Record<never, never>>(definition: PluginDefinition<S>): Plugin {
+  if (!definition.name || !/^[a-z0-9][a-z0-9:/_.-]*$/i.test(definition.name)) {
+    throw new TypeError(`plugin: invalid name ${JSON.stringify(definition.name)}: use letters, digits and - _ . / :`);
+  }
+  const { config } = definition;
+  return {
+    name: definition.name,
+    requires: definition.requires ?? [],
+    optional: definition.optional ?? [],
+    provides: definition.provides ?? [],
+    defaults: definition.defaults ?? {},
+    startTimeoutMs: definition.startTimeoutMs,
+    stopTimeoutMs: definition.stopTimeoutMs,
+    configShape: (profile) => (typeof config === "function" ? config(profile) : (config ?? {})),
+    start: definition.start as Plugin["start"],
+    health: definition.health as Plugin["health"],
+  };
+}

@@ -1,0 +1,35 @@
+import { nodeProcessRuntime } from "./node-process.ts";
+import { boundedLineWriter } from "./stdout.ts";
+import type { HttpServer, Runtime, ServeOptions } from "./types.ts";
+
+/** The Bun runtime: Node-compatible process handling, `Bun.file` for reads, `Bun.serve` for HTTP. */
+export function bunRuntime(): Runtime {
+  const base = nodeProcessRuntime();
+  return {
+    ...base,
+    name: "bun",
+    async readTextFile(path) {
+      const file = Bun.file(path);
+      return (await file.exists()) ? await file.text() : undefined;
+    },
+    writeLine: boundedLineWriter(process.stdout),
+    async serve(options: ServeOptions): Promise<HttpServer> {
+      const server = Bun.serve({
+        port: options.port,
+        hostname: options.hostname,
+        maxRequestBodySize: options.maxRequestBodySize,
+        idleTimeout: options.idleTimeoutSeconds,
+        fetch(request, srv) {
+          return options.fetch(request, { remoteAddress: srv.requestIP(request)?.address });
+        },
+      });
+      return {
+        port: server.port ?? options.port,
+        hostname: server.hostname ?? options.hostname,
+        async stop(stopOptions) {
+          await server.stop(stopOptions?.force ?? false);
+        },
+      };
+    },
+  };
+}

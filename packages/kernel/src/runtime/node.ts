@@ -1,0 +1,45 @@
+import { nodeProcessRuntime } from "./node-process.ts";
+import { boundedLineWriter } from "./stdout.ts";
+import type { HttpServer, Runtime, ServeOptions } from "./types.ts";
+
+/** The Node runtime: `node:fs` for reads, `node:http` through @hono/node-server for HTTP. */
+export function nodeRuntime(): Runtime {
+  return {
+    ...nodeProcessRuntime(),
+    name: "node",
+    async readTextFile(path) {
+      const { readFile } = await import("node:fs/promises");
+      try {
+        return await readFile(path, "utf8");
+      } catch (error) {
+        if ((error as { code?: string }).code === "ENOENT") return undefined;
+        throw error;
+      }
+    },
+    writeLine: boundedLineWriter(process.stdout),
+    async serve(options: ServeOptions): Promise<HttpServer> {
+      const { createAdaptorServer } = await import("@hono/node-server");
+      const server = createAdaptorServer({
+        fetch: (request: Request, env: { incoming?: { socket?: { remoteAddress?: string } } }) =>
+          options.fetch(request, { remoteAddress: env.incoming?.socket?.remoteAddress }),
+        hostname: options.hostname,
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(options.port, options.hostname, () => resolve());
+      });
+      const address = server.address();
+      return {
+        port: typeof address === "object" && address ? address.port : options.port,
+        hostname: options.hostname,
+        stop(stopOptions) {
+          return new Promise((resolve) => {
+            server.close(() => resolve());
+            if (stopOptions?.force && "closeAllConnections" in server) server.closeAllConnections();
+            else if ("closeIdleConnections" in server) server.closeIdleConnections();
+          });
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/** The signals that start a graceful shutdown. */
+export type ShutdownSignal = "SIGTERM" | "SIGINT";
+
+/** What `serve` hands the request handler besides the request. */
+export interface ConnectionInfo {
+  /** The peer's address as the socket reports it; proxies are the http plugin's concern. */
+  readonly remoteAddress: string | undefined;
+}
+
+/** Options for {@link Runtime.serve}. */
+export interface ServeOptions {
+  readonly port: number;
+  readonly hostname: string;
+  readonly fetch: (request: Request, info: ConnectionInfo) => Response | Promise<Response>;
+  /** Largest request body accepted, in bytes; larger ones are refused by the server. */
+  readonly maxRequestBodySize?: number;
+  /** Seconds an idle keep-alive connection stays open. */
+  readonly idleTimeoutSeconds?: number;
+}
+
+/** A listening HTTP server. */
+export interface HttpServer {
+  readonly port: number;
+  readonly hostname: string;
+  /** Stops accepting connections; with `force`, also closes the open ones. Resolves when closed. */
+  stop(options?: { readonly force?: boolean }): Promise<void>;
+}
+
+/**
+ * Everything the kernel needs from the runtime, and nothing more. The kernel core talks to the
+ * process only through this, so it runs unchanged on Bun, Deno and Node.
+ */
+export interface Runtime {
+  readonly name: "bun" | "deno" | "node" | (string & {});
+  /** A snapshot of the process environment. */
+  env(): Record<string, string | undefined>;
+  /** The file's text, or `undefined` when it does not exist. */
+  readTextFile(path: string): Promise<string | undefined>;
+  /** Calls `handler` on the signal; returns a function that removes it. */
+  onSignal(signal: ShutdownSignal, handler: () => void): () => void;
+  /** Calls `handler` on an uncaught exception or unhandled rejection instead of crashing. */
+  onFatal(handler: (error: unknown, kind: "uncaughtException" | "unhandledRejection") => void): () => void;
+  /** Ends the process. */
+  exit(code: number): never;
+  /** Monotonic milliseconds, for durations. */
+  now(): number;
+  /** Writes one line to stdout; returns false when it was dropped because the reader is behind. */
+  writeLine(line: string): boolean;
+  /** Binds a port and serves HTTP with a fetch-style handler. */
+  serve(options: ServeOptions): Promise<HttpServer>;
+}
