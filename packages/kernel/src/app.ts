@@ -269,7 +269,7 @@ class Application implements App {
     this.#lifecycle.phase = "starting";
     try {
       const { layers, profile } = await this.#layers();
-      const graph = buildGraph(this.#options.plugins, this.#overridden);
+      const graph = buildGraph(this.#options.plugins, new Set([...this.#overridden, ...builtIn]));
       const resolved = this.#resolve(layers, profile);
       this.#configure(resolved);
       this.#buildFallbacks(graph.fallbacks);

@@ -11,7 +11,7 @@
  */
 export function parseDotenv(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const line = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*/;
+  const line = /^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*=[ \t]*/;
   let rest = text.replace(/\r\n?/g, "\n");
   while (rest.length > 0) {
     const match = line.exec(rest);

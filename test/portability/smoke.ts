@@ -1,0 +1,78 @@
+// Portability smoke test: the kernel core runs unchanged on Bun, Deno and Node.
+// Uses only node:assert and the kernel, so every runtime can run it as it is:
+//   bun test/portability/smoke.ts | deno run -A test/portability/smoke.ts | tsx test/portability/smoke.ts
+import assert from "node:assert/strict";
+import * as v from "valibot";
+import { ConfigError, createApp, definePlugin, detectRuntime, env, secret, token } from "../../packages/kernel/mod.ts";
+
+interface Greeter {
+  greet(name: string): string;
+}
+const Greeter = token<Greeter>("portability/Greeter");
+
+const events: string[] = [];
+const greeter = definePlugin({
+  name: "greeter",
+  config: { GREETING: v.optional(env.string(), "Hello"), GREETER_KEY: secret(env.string({ minLength: 8 })) },
+  provides: [Greeter],
+  start({ config, provide, onStop }) {
+    events.push("start greeter");
+    provide(Greeter, { greet: (name) => `${config.GREETING}, ${name}` });
+    onStop(() => {
+      events.push("stop greeter");
+    });
+  },
+});
+const user = definePlugin({
+  name: "user",
+  requires: [Greeter],
+  start({ get, onStop }) {
+    events.push(`start user: ${get(Greeter).greet("world")}`);
+    onStop(() => {
+      events.push("stop user");
+    });
+  },
+});
+
+let checks = 0;
+const check = async (name: string, body: () => Promise<void>) => {
+  await body();
+  checks++;
+  console.log(`ok - ${name}`);
+};
+
+const runtime = detectRuntime().name;
+
+await check(`${runtime}: two plugins start in order and stop in reverse`, async () => {
+  const lines: string[] = [];
+  const app = createApp({
+    name: "portable",
+    plugins: [user, greeter],
+    env: { ENVIRONMENT: "testing", LOG_LEVEL: "info", GREETER_KEY: "key-that-is-long" },
+    log: (line) => lines.push(line),
+  });
+  await app.start();
+  assert.equal(app.lifecycle.ready, true);
+  await app.stop();
+  assert.deepEqual(events, ["start greeter", "start user: Hello, world", "stop user", "stop greeter"]);
+  assert.equal(app.phase, "stopped");
+  assert.ok(lines.some((l) => JSON.parse(l).message === "app ready"));
+});
+
+await check(`${runtime}: config errors are reported together, secrets redacted`, async () => {
+  const app = createApp({
+    name: "portable",
+    plugins: [user, greeter],
+    env: { ENVIRONMENT: "testing", GREETER_KEY: "short-1", LOG_LEVEL: "loud" },
+    log: () => {},
+  });
+  const error = await app.start().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof ConfigError);
+  assert.deepEqual(error.issues.map((i) => i.name).sort(), ["GREETER_KEY", "LOG_LEVEL"]);
+  assert.ok(!error.message.includes("short-1"));
+});
+
+console.log(`${checks} passed, 0 failed`);
