@@ -31,6 +31,7 @@ export {
   type ConfigShape,
   type EnvSchema,
   env,
+  formatConfig,
   type InferConfig,
   isSecret,
   type Profile,

@@ -253,3 +253,28 @@ export function resolveProfile(layers: readonly ConfigLayer[]): Profile {
     },
   ]);
 }
+
+/**
+ * Renders the effective config as an aligned table (name, value, source, plugins), secrets
+ * already redacted: what `admin config` prints.
+ *
+ * @example
+ * ```ts
+ * console.log(formatConfig(await app.inspectConfig()));
+ * ```
+ */
+export function formatConfig(entries: readonly ConfigEntry[]): string {
+  const rows = [
+    ["NAME", "VALUE", "SOURCE", "USED BY"],
+    ...entries.map((e) => [e.name, e.value === "" ? '""' : e.value, e.source, e.plugins.join(", ")]),
+  ];
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] as string).length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => (i < 3 ? cell.padEnd(widths[i] as number) : cell))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}

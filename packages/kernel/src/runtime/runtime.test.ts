@@ -1,0 +1,91 @@
+import { describe, expect, test } from "bun:test";
+import { EventEmitter } from "node:events";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bunRuntime } from "./bun.ts";
+import { detectRuntime } from "./detect.ts";
+import { nodeRuntime } from "./node.ts";
+import { boundedLineWriter, STDOUT_HIGH_WATER } from "./stdout.ts";
+
+describe.each([
+  ["bun", bunRuntime],
+  ["node", nodeRuntime],
+])("%s runtime", (_name, make) => {
+  const runtime = make();
+
+  test("reads a file, and reports a missing one as undefined", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tf-runtime-"));
+    try {
+      await writeFile(join(dir, ".env"), "A=1\n");
+      expect(await runtime.readTextFile(join(dir, ".env"))).toBe("A=1\n");
+      expect(await runtime.readTextFile(join(dir, ".env.missing"))).toBeUndefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("env is a snapshot of the process environment", () => {
+    expect(runtime.env().PATH).toBe(process.env.PATH);
+  });
+
+  test("signal handlers are called and can be removed", () => {
+    let calls = 0;
+    const off = runtime.onSignal("SIGINT", () => calls++);
+    process.emit("SIGINT");
+    off();
+    process.emit("SIGINT" as never);
+    expect(calls).toBe(1);
+  });
+
+  test("fatal handlers see uncaught exceptions and unhandled rejections", () => {
+    const seen: string[] = [];
+    const off = runtime.onFatal((error, kind) => seen.push(`${kind}: ${(error as Error).message}`));
+    process.emit("uncaughtException", new Error("thrown"));
+    process.emit("unhandledRejection", new Error("rejected"), Promise.resolve());
+    off();
+    expect(seen).toEqual(["uncaughtException: thrown", "unhandledRejection: rejected"]);
+  });
+
+  test("the clock is monotonic", () => {
+    const a = runtime.now();
+    expect(runtime.now()).toBeGreaterThanOrEqual(a);
+  });
+});
+
+test("detectRuntime picks Bun under Bun, once", () => {
+  expect(detectRuntime().name).toBe("bun");
+  expect(detectRuntime()).toBe(detectRuntime());
+});
+
+describe("boundedLineWriter", () => {
+  /** A stream whose reader never reads until `drain()` is called. */
+  class StalledStream extends EventEmitter {
+    writableLength = 0;
+    written: string[] = [];
+    write(chunk: string): boolean {
+      this.written.push(chunk);
+      this.writableLength += chunk.length;
+      return this.writableLength < STDOUT_HIGH_WATER;
+    }
+    drain(): void {
+      this.writableLength = 0;
+      this.emit("drain");
+    }
+  }
+
+  test("drops lines while the reader is behind, then reports how many were dropped", () => {
+    const stream = new StalledStream();
+    const writeLine = boundedLineWriter(stream);
+    const line = "x".repeat(1024);
+    let dropped = 0;
+    for (let i = 0; i < 20_000; i++) if (!writeLine(line)) dropped++;
+    // The queue stops growing at the high-water mark instead of holding all 20 MB.
+    expect(stream.writableLength).toBeLessThanOrEqual(STDOUT_HIGH_WATER + line.length + 1);
+    expect(dropped).toBeGreaterThan(0);
+    stream.drain();
+    const report = JSON.parse(stream.written.at(-1) as string);
+    expect(report).toMatchObject({ level: "warn", dropped });
+    expect(writeLine("after")).toBe(true);
+  });
+});
