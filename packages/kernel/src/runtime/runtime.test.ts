@@ -47,6 +47,22 @@ describe.each([
     expect(seen).toEqual(["uncaughtException: thrown", "unhandledRejection: rejected"]);
   });
 
+  test("serves fetch-style handlers on a port and stops", async () => {
+    const server = await runtime.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (request, info) =>
+        new Response(`${request.method} ${new URL(request.url).pathname} from ${info.remoteAddress}`),
+    });
+    try {
+      const response = await fetch(`http://127.0.0.1:${server.port}/hello`);
+      expect(await response.text()).toBe("GET /hello from 127.0.0.1");
+    } finally {
+      await server.stop({ force: true });
+    }
+    await expect(fetch(`http://127.0.0.1:${server.port}/hello`)).rejects.toThrow();
+  });
+
   test("the clock is monotonic", () => {
     const a = runtime.now();
     expect(runtime.now()).toBeGreaterThanOrEqual(a);
