@@ -16,6 +16,6 @@ run() {
   fi
 }
 run bun bun
-run deno deno run --allow-read --allow-env --quiet
+run deno deno run --allow-read --allow-env --allow-net=127.0.0.1 --quiet
 run node ./node_modules/.bin/tsx
 exit $status

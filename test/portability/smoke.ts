@@ -75,4 +75,19 @@ await check(`${runtime}: config errors are reported together, secrets redacted`,
   assert.ok(!error.message.includes("short-1"));
 });
 
+await check(`${runtime}: the runtime adapter serves HTTP on a port and stops`, async () => {
+  const server = await detectRuntime().serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: (request) => Response.json({ path: new URL(request.url).pathname, runtime }),
+  });
+  try {
+    const response = await fetch(`http://127.0.0.1:${server.port}/portable`);
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), { path: "/portable", runtime });
+  } finally {
+    await server.stop({ force: true });
+  }
+});
+
 console.log(`${checks} passed, 0 failed`);

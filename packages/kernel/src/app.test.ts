@@ -329,6 +329,15 @@ describe("stop", () => {
     expect(events).toEqual(["start two", "stop two"]);
   });
 
+  test("await using stops the app at the end of the scope", async () => {
+    const events: string[] = [];
+    {
+      await using app = build([recorder("scoped", events)]).app;
+      await app.start();
+    }
+    expect(events).toEqual(["start scoped", "stop scoped"]);
+  });
+
   test("a stop during start interrupts it: what started is stopped, the rest never starts", async () => {
     const events: string[] = [];
     let gate: () => void = () => {};

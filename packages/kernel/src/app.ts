@@ -65,6 +65,8 @@ export interface App {
   run(): Promise<never>;
   /** The effective config with the source of each value, secrets redacted, without starting. */
   inspectConfig(): Promise<ConfigEntry[]>;
+  /** `await using app = createApp(...)` stops the app when the scope ends. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const kernelDefaults: ProfileDefaults = {
@@ -190,6 +192,10 @@ class Application implements App {
   stop(): Promise<void> {
     this.#stopPromise ??= this.#stop();
     return this.#stopPromise;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
   }
 
   async run(): Promise<never> {
