@@ -1,3 +1,4 @@
+import { memoryCache } from "../memory/cache.ts";
 import { token } from "../token.ts";
 
 /** Options for {@link Cache.set}. */
@@ -10,7 +11,8 @@ export interface CacheSetOptions {
  * The Cache contract: a string key-value store with expiry, for data that can be rebuilt.
  *
  * Every adapter must guarantee:
- * - `get` after `set` returns the value exactly as set (any unicode, the empty string, large values);
+ * - `get` after `set` returns the value exactly as set (any well-formed Unicode string, NUL included,
+ *   the empty string, values of a mebibyte and more);
  * - an entry whose TTL has passed is never returned again;
  * - `namespace(prefix)` gives a view whose keys, `clear` included, never touch another namespace;
  * - concurrent calls are safe; the last completed `set` of a key wins.
@@ -29,4 +31,4 @@ export interface Cache {
 }
 
 /** The app's cache: the memory adapter unless a plugin (redis) provides one. */
-export const Cache = token<Cache>("twelvefold/Cache");
+export const Cache = token<Cache>("twelvefold/Cache", { fallback: () => memoryCache() });

@@ -1,3 +1,4 @@
+import { memoryLock } from "../memory/lock.ts";
 import { token } from "../token.ts";
 
 /** A held lock. Pass it back to `release` or `extend`. */
@@ -23,9 +24,9 @@ export interface Lock {
   acquire(key: string, ttlMs: number): Promise<Lease | undefined>;
   /** Releases the lock; false when the lease is no longer the owner. */
   release(lease: Pick<Lease, "key" | "owner">): Promise<boolean>;
-  /** Pushes the expiry to now + ttlMs; false when the lease is no longer the owner. */
+  /** Pushes the expiry to now + ttlMs; `undefined` when the lease is no longer the owner. */
   extend(lease: Pick<Lease, "key" | "owner">, ttlMs: number): Promise<Lease | undefined>;
 }
 
 /** The app's lock: the memory adapter unless a plugin (redis) provides one. */
-export const Lock = token<Lock>("twelvefold/Lock");
+export const Lock = token<Lock>("twelvefold/Lock", { fallback: () => memoryLock() });

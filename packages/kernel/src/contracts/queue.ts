@@ -1,3 +1,4 @@
+import { memoryQueue } from "../memory/queue.ts";
 import { token } from "../token.ts";
 
 /** JSON-compatible payloads: what survives a trip through any broker. */
@@ -32,7 +33,10 @@ export interface ConsumeOptions {
   readonly concurrency?: number;
   /** A delivered message not acked within this time is delivered again (default 30 000). */
   readonly visibilityTimeoutMs?: number;
-  /** Delay before retry n (1-based) after a handler failure (default: 1 s doubling, capped at 60 s). */
+  /**
+   * Delay before retry n after a handler failure; n is 1 for the first retry, i.e. the number of
+   * failed attempts so far (default: 1 s doubling, capped at 60 s).
+   */
   readonly backoffMs?: (attempt: number) => number;
   /** Aborting it stops the consumer like `stop()`. */
   readonly signal?: AbortSignal;
@@ -65,7 +69,10 @@ export type MessageHandler<T extends Json = Json> = (message: QueueMessage<T>, s
  * - a message is acked only when its handler resolves; one not acked within the visibility
  *   timeout (a crashed or stopped consumer) is delivered again, so nothing is lost;
  * - a handler that throws is retried with backoff until `maxAttempts`, then the message is moved
- *   to the topic's dead-letter list with the last error;
+ *   to the topic's dead-letter list with the last error; a lapsed visibility timeout counts as an
+ *   attempt too, so a message that keeps killing its consumer ends there instead of looping;
+ * - an ack from a handler whose visibility timeout already lapsed changes nothing (the message
+ *   was handed on; at-least-once means it may then be handled twice);
  * - a delayed message is not delivered before its delay;
  * - with concurrency 1 and no retries, messages of a topic are delivered in enqueue order
  *   (retries and redeliveries may reorder);
@@ -80,4 +87,4 @@ export interface Queue {
 }
 
 /** The app's queue: the memory adapter in development (refused in production) unless a plugin provides one. */
-export const Queue = token<Queue>("twelvefold/Queue");
+export const Queue = token<Queue>("twelvefold/Queue", { fallback: () => memoryQueue() });

@@ -1,3 +1,4 @@
+import { memoryRateLimitStore } from "../memory/rate-limit.ts";
 import { token } from "../token.ts";
 
 /** The outcome of one {@link RateLimitStore.hit}. */
@@ -26,4 +27,6 @@ export interface RateLimitStore {
 }
 
 /** The app's rate-limit store: the memory adapter unless a plugin (redis) provides one. */
-export const RateLimitStore = token<RateLimitStore>("twelvefold/RateLimitStore");
+export const RateLimitStore = token<RateLimitStore>("twelvefold/RateLimitStore", {
+  fallback: () => memoryRateLimitStore(),
+});

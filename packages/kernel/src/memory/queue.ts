@@ -1,0 +1,394 @@
+import type {
+  ConsumeOptions,
+  Consumer,
+  EnqueueOptions,
+  Json,
+  MessageHandler,
+  Queue,
+  QueueMessage,
+  QueueStats,
+} from "../contracts/queue.ts";
+import { markEmbedded } from "../token.ts";
+import { checkTtl } from "./options.ts";
+
+/** The memory queue, plus `close()` for tests and hand-wired apps. */
+export interface MemoryQueue extends Queue, AsyncDisposable {
+  /** Stops every consumer (letting handlers in hand finish) and clears its timers. Idempotent. */
+  close(): Promise<void>;
+}
+
+interface Stored {
+  readonly id: string;
+  readonly topic: string;
+  /** The payload as JSON text, so a handler never shares an object with the producer. */
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly maxAttempts: number;
+  readonly enqueuedAt: number;
+  /** Deliveries so far. */
+  attempts: number;
+}
+
+interface Waiting {
+  readonly message: Stored;
+  readonly dueAt: number;
+}
+
+interface Lease {
+  readonly message: Stored;
+  readonly token: number;
+  readonly until: number;
+  readonly visibilityTimeoutMs: number;
+  readonly controller: AbortController;
+}
+
+interface Topic {
+  readonly name: string;
+  readonly ready: Stored[];
+  /** Delayed messages and retries waiting for their backoff, soonest first. */
+  readonly waiting: Waiting[];
+  readonly leases: Map<string, Lease>;
+  readonly dead: Array<{ readonly message: Stored; readonly error: string }>;
+  readonly consumers: MemoryConsumer[];
+  next: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  timerAt: number;
+}
+
+const DEFAULT_MAX_ATTEMPTS = 5;
+const DEFAULT_VISIBILITY_TIMEOUT_MS = 30_000;
+const defaultBackoff = (retry: number): number => Math.min(1000 * 2 ** (retry - 1), 60_000);
+
+/**
+ * Creates the in-process {@link Queue}: the embedded default in development and tests.
+ *
+ * It keeps the contract (ack on success, redelivery after the visibility timeout, retries with
+ * backoff, dead letters, delays, graceful stop) within one process. Honest limits: messages live
+ * in memory, so a restart loses every one of them, and a web process and a worker process do not
+ * share it. It is marked `losesData`, so the production profile refuses it: configure a durable
+ * queue (redis) there. It holds a timer only while a consumer runs, and `close()` clears it.
+ *
+ * @example
+ * ```ts
+ * import { memoryQueue } from "@twelvefold/kernel/memory";
+ * await using queue = memoryQueue();
+ * const consumer = queue.consume("emails", async (message) => send(message.payload));
+ * await queue.enqueue("emails", { to: "ada@example.com" });
+ * await consumer.stop();
+ * ```
+ */
+export function memoryQueue(): MemoryQueue {
+  return markEmbedded(new MemoryQueueImpl(), { name: "memory Queue", losesData: true });
+}
+
+class MemoryQueueImpl implements MemoryQueue {
+  readonly #topics = new Map<string, Topic>();
+  #tokens = 0;
+  #closed: Promise<void> | undefined;
+
+  #topic(name: string): Topic {
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(`memory Queue: topic must be a non-empty string: got "${String(name)}"`);
+    }
+    let topic = this.#topics.get(name);
+    if (topic === undefined) {
+      topic = {
+        name,
+        ready: [],
+        waiting: [],
+        leases: new Map(),
+        dead: [],
+        consumers: [],
+        next: 0,
+        timer: undefined,
+        timerAt: Infinity,
+      };
+      this.#topics.set(name, topic);
+    }
+    return topic;
+  }
+
+  async enqueue<T extends Json>(topic: string, payload: T, options: EnqueueOptions = {}): Promise<string> {
+    if (this.#closed) throw new TypeError(`memory Queue: enqueue on "${topic}" after close`);
+    const state = this.#topic(topic);
+    const body = JSON.stringify(payload);
+    if (body === undefined) throw new TypeError(`memory Queue: payload for "${topic}" is not JSON`);
+    const { delayMs = 0, maxAttempts = DEFAULT_MAX_ATTEMPTS, headers = {} } = options;
+    if (!Number.isFinite(delayMs) || delayMs < 0) {
+      throw new RangeError(`memory Queue: delayMs must be zero or more: got "${delayMs}"`);
+    }
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+      throw new RangeError(`memory Queue: maxAttempts must be a positive integer: got "${maxAttempts}"`);
+    }
+    const now = Date.now();
+    const message: Stored = {
+      id: crypto.randomUUID(),
+      topic,
+      body,
+      headers: Object.freeze({ ...headers }),
+      maxAttempts,
+      enqueuedAt: now,
+      attempts: 0,
+    };
+    if (delayMs > 0) insertWaiting(state, { message, dueAt: now + delayMs });
+    else state.ready.push(message);
+    this.#pump(state);
+    return message.id;
+  }
+
+  consume<T extends Json>(topic: string, handler: MessageHandler<T>, options: ConsumeOptions = {}): Consumer {
+    if (this.#closed) throw new TypeError(`memory Queue: consume on "${topic}" after close`);
+    const state = this.#topic(topic);
+    const {
+      concurrency = 1,
+      visibilityTimeoutMs = DEFAULT_VISIBILITY_TIMEOUT_MS,
+      backoffMs = defaultBackoff,
+    } = options;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new RangeError(`memory Queue: concurrency must be a positive integer: got "${concurrency}"`);
+    }
+    checkTtl("memory Queue", visibilityTimeoutMs, "visibilityTimeoutMs");
+    const consumer = new MemoryConsumer({
+      handler: handler as MessageHandler,
+      concurrency,
+      visibilityTimeoutMs,
+      backoffMs,
+      onIdle: () => {
+        state.consumers.splice(state.consumers.indexOf(consumer), 1);
+        this.#pump(state);
+      },
+    });
+    state.consumers.push(consumer);
+    if (options.signal) consumer.stopOn(options.signal);
+    this.#pump(state);
+    return consumer;
+  }
+
+  async deadLetters(topic: string, limit = 100): Promise<Array<QueueMessage & { readonly error: string }>> {
+    return this.#topic(topic)
+      .dead.slice(0, limit)
+      .map(({ message, error }) => ({ ...toMessage(message), error }));
+  }
+
+  async stats(topic: string): Promise<QueueStats> {
+    const state = this.#topic(topic);
+    const now = Date.now();
+    this.#promote(state, now);
+    let oldest = now;
+    for (const message of state.ready) oldest = Math.min(oldest, message.enqueuedAt);
+    return {
+      ready: state.ready.length,
+      delayed: state.waiting.length,
+      inFlight: state.leases.size,
+      dead: state.dead.length,
+      oldestAgeMs: now - oldest,
+    };
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      const consumers = [...this.#topics.values()].flatMap((t) => t.consumers);
+      await Promise.all(consumers.map((c) => c.stop()));
+      for (const topic of this.#topics.values()) {
+        clearTimeout(topic.timer);
+        topic.timer = undefined;
+      }
+    })();
+    return this.#closed;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Moves due delayed messages to ready, and expired leases back to ready (or to the dead letters). */
+  #promote(topic: Topic, now: number): void {
+    while (topic.waiting.length > 0 && (topic.waiting[0] as Waiting).dueAt <= now) {
+      topic.ready.push((topic.waiting.shift() as Waiting).message);
+    }
+    for (const [id, lease] of topic.leases) {
+      if (lease.until > now) continue;
+      topic.leases.delete(id);
+      const error = `visibility timeout of ${lease.visibilityTimeoutMs} ms passed without an ack`;
+      lease.controller.abort(new DOMException(`memory Queue: ${error}`, "TimeoutError"));
+      if (lease.message.attempts >= lease.message.maxAttempts) topic.dead.push({ message: lease.message, error });
+      // Front of the line: it is older than anything ready.
+      else topic.ready.unshift(lease.message);
+    }
+  }
+
+  /** Hands ready messages to consumers with room, round robin, then arms the timer for the next due time. */
+  #pump(topic: Topic): void {
+    const now = Date.now();
+    this.#promote(topic, now);
+    while (topic.ready.length > 0) {
+      const consumer = nextWithRoom(topic);
+      if (consumer === undefined) break;
+      this.#deliver(topic, topic.ready.shift() as Stored, consumer, now);
+    }
+    this.#arm(topic, now);
+  }
+
+  #arm(topic: Topic, now: number): void {
+    let due = Infinity;
+    if (topic.consumers.length > 0) {
+      due = topic.waiting[0]?.dueAt ?? Infinity;
+      for (const lease of topic.leases.values()) due = Math.min(due, lease.until);
+    }
+    if (due === topic.timerAt) return;
+    clearTimeout(topic.timer);
+    topic.timer = undefined;
+    topic.timerAt = due;
+    if (due === Infinity) return;
+    topic.timer = setTimeout(
+      () => {
+        topic.timer = undefined;
+        topic.timerAt = Infinity;
+        this.#pump(topic);
+      },
+      Math.max(0, due - now),
+    );
+  }
+
+  #deliver(topic: Topic, message: Stored, consumer: MemoryConsumer, now: number): void {
+    message.attempts++;
+    const token = ++this.#tokens;
+    const controller = new AbortController();
+    topic.leases.set(message.id, {
+      message,
+      token,
+      until: now + consumer.visibilityTimeoutMs,
+      visibilityTimeoutMs: consumer.visibilityTimeoutMs,
+      controller,
+    });
+    consumer.run(toMessage(message), controller.signal, (error) =>
+      this.#settle(topic, message, token, consumer, error),
+    );
+  }
+
+  /** Acks (no error) or schedules a retry; ignored when the lease already lapsed and moved on. */
+  #settle(topic: Topic, message: Stored, token: number, consumer: MemoryConsumer, error: unknown): void {
+    const lease = topic.leases.get(message.id);
+    if (lease?.token === token) {
+      topic.leases.delete(message.id);
+      if (error !== undefined) {
+        const reason = error instanceof Error ? error.message : String(error);
+        if (message.attempts >= message.maxAttempts) topic.dead.push({ message, error: reason });
+        else insertWaiting(topic, { message, dueAt: Date.now() + Math.max(0, consumer.backoffMs(message.attempts)) });
+      }
+    }
+    this.#pump(topic);
+  }
+}
+
+interface ConsumerSetup {
+  readonly handler: MessageHandler;
+  readonly concurrency: number;
+  readonly visibilityTimeoutMs: number;
+  readonly backoffMs: (retry: number) => number;
+  readonly onIdle: () => void;
+}
+
+/** Marks "the handler threw nothing", since a handler may throw `undefined`. */
+const OK = undefined;
+
+class MemoryConsumer implements Consumer {
+  readonly #setup: ConsumerSetup;
+  #inHand = 0;
+  #stopping: Promise<void> | undefined;
+  #idle: (() => void) | undefined;
+  #unlisten: (() => void) | undefined;
+
+  constructor(setup: ConsumerSetup) {
+    this.#setup = setup;
+  }
+
+  get visibilityTimeoutMs(): number {
+    return this.#setup.visibilityTimeoutMs;
+  }
+
+  backoffMs(retry: number): number {
+    return this.#setup.backoffMs(retry);
+  }
+
+  get hasRoom(): boolean {
+    return this.#stopping === undefined && this.#inHand < this.#setup.concurrency;
+  }
+
+  stopOn(signal: AbortSignal): void {
+    if (signal.aborted) {
+      void this.stop();
+      return;
+    }
+    const onAbort = () => void this.stop();
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.#unlisten = () => signal.removeEventListener("abort", onAbort);
+  }
+
+  run(message: QueueMessage, signal: AbortSignal, settle: (error: unknown) => void): void {
+    this.#inHand++;
+    const handler = this.#setup.handler;
+    const done = (error: unknown) => {
+      // Room first, so the settle's pump can hand this consumer its next message.
+      this.#inHand--;
+      settle(error);
+      this.#checkIdle();
+    };
+    Promise.resolve()
+      .then(() => handler(message, signal))
+      .then(
+        () => done(OK),
+        // A handler that throws `undefined` still failed.
+        (error: unknown) => done(error ?? new Error("handler threw undefined")),
+      );
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= new Promise<void>((resolve) => {
+      this.#idle = resolve;
+      this.#unlisten?.();
+      this.#checkIdle();
+    });
+    return this.#stopping;
+  }
+
+  #checkIdle(): void {
+    if (this.#idle === undefined || this.#inHand > 0) return;
+    const idle = this.#idle;
+    this.#idle = undefined;
+    this.#setup.onIdle();
+    idle();
+  }
+}
+
+function nextWithRoom(topic: Topic): MemoryConsumer | undefined {
+  const { consumers } = topic;
+  for (let i = 0; i < consumers.length; i++) {
+    const index = (topic.next + i) % consumers.length;
+    const consumer = consumers[index] as MemoryConsumer;
+    if (consumer.hasRoom) {
+      topic.next = index + 1;
+      return consumer;
+    }
+  }
+  return undefined;
+}
+
+function insertWaiting(topic: Topic, entry: Waiting): void {
+  const { waiting } = topic;
+  let i = waiting.length;
+  while (i > 0 && (waiting[i - 1] as Waiting).dueAt > entry.dueAt) i--;
+  waiting.splice(i, 0, entry);
+}
+
+function toMessage(message: Stored): QueueMessage {
+  return {
+    id: message.id,
+    topic: message.topic,
+    payload: JSON.parse(message.body) as Json,
+    headers: message.headers,
+    attempt: message.attempts,
+    maxAttempts: message.maxAttempts,
+    enqueuedAt: message.enqueuedAt,
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * @module
+ * The Twelvefold contract-test kit: one suite per kernel service contract (Cache,
+ * RateLimitStore, Queue, Lock, ChatModel), a plugin lifecycle suite, and a test-app harness.
+ * An adapter's test file calls a suite in a few lines; the suite registers its cases with bun:test.
+ *
+ * @example
+ * ```ts
+ * import { cacheContract } from "@twelvefold/testing";
+ * import { memoryCache } from "@twelvefold/kernel/memory";
+ *
+ * cacheContract("memory", () => memoryCache());
+ * ```
+ */
+export { type CacheContractOptions, cacheCases, cacheContract } from "./src/cache.ts";
+export {
+  type AdapterFactory,
+  applicableCases,
+  type CaseContext,
+  type ContractCase,
+  latch,
+  runCase,
+  type SuiteOptions,
+  sleep,
+} from "./src/case.ts";
+export { type ChatModelContractOptions, chatModelCases, chatModelContract } from "./src/chat-model.ts";
+export { TestingError, type TestingErrorCode } from "./src/errors.ts";
+export { type LogLine, type TestApp, type TestAppOptions, testApp } from "./src/harness.ts";
+export { type LockContractOptions, lockCases, lockContract } from "./src/lock.ts";
+export { type PluginContractOptions, pluginCases, pluginContract } from "./src/plugin.ts";
+export { type QueueContractOptions, queueCases, queueContract } from "./src/queue.ts";
+export { type RateLimitContractOptions, rateLimitCases, rateLimitContract } from "./src/rate-limit.ts";

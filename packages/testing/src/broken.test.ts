@@ -1,0 +1,152 @@
+// The kit's self-check: every suite must be able to fail. Each broken adapter below is a working
+// memory adapter with one realistic defect; running the suite's cases by hand must fail exactly
+// the cases that cover that defect, and no other.
+import { describe, expect, test } from "bun:test";
+import type { Cache, Lock, Queue, RateLimitStore } from "@twelvefold/kernel";
+import { memoryCache, memoryLock, memoryQueue, memoryRateLimitStore } from "@twelvefold/kernel/memory";
+import type { ContractCase, SuiteOptions } from "../mod.ts";
+import { cacheCases, lockCases, queueCases, rateLimitCases, runCase } from "../mod.ts";
+
+/** Short patience: a failing case gives up after this, so the self-check stays quick. */
+const patienceMs = 400;
+
+/** Runs every case; returns the names of those that failed. */
+async function failingCases<A>(
+  cases: readonly ContractCase<NoInfer<A>, SuiteOptions<NoInfer<A>>>[],
+  make: () => A,
+  dispose?: (adapter: A) => Promise<void>,
+): Promise<string[]> {
+  const failed: string[] = [];
+  await Promise.all(
+    cases.map(async (c) => {
+      await runCase(c, make, { patienceMs, dispose }).catch(() => failed.push(c.name));
+    }),
+  );
+  return failed.sort();
+}
+
+describe("the contract suites catch broken adapters", () => {
+  test("a cache that ignores TTL fails the expiry case", async () => {
+    const make = (): Cache => {
+      const ignoringTtl = (real: Cache): Cache => ({
+        get: (key) => real.get(key),
+        set: (key, value) => real.set(key, value),
+        delete: (key) => real.delete(key),
+        ttl: (key) => real.ttl(key),
+        namespace: (prefix) => ignoringTtl(real.namespace(prefix)),
+        clear: () => real.clear(),
+      });
+      return ignoringTtl(memoryCache());
+    };
+    expect(await failingCases(cacheCases, make)).toEqual([
+      "an entry expires after its TTL and is never returned again",
+    ]);
+  });
+
+  test("a rate limiter that reads and writes in two steps fails the atomicity case", async () => {
+    const make = (): RateLimitStore => {
+      const windows = new Map<string, { count: number; endsAt: number }>();
+      return {
+        async hit(key, limit, windowMs) {
+          const now = Date.now();
+          const seen = windows.get(key);
+          const window = seen && seen.endsAt > now ? seen : { count: 0, endsAt: now + windowMs };
+          await null; // the round trip between GET and SET
+          const count = window.count + 1;
+          windows.set(key, { count, endsAt: window.endsAt });
+          return {
+            allowed: count <= limit,
+            limit,
+            remaining: Math.max(0, limit - count),
+            resetMs: window.endsAt - now,
+          };
+        },
+        async reset(key) {
+          windows.delete(key);
+        },
+      };
+    };
+    expect(await failingCases(rateLimitCases, make)).toEqual([
+      "hit is atomic: 50 concurrent hits on one key admit exactly the limit",
+    ]);
+  });
+
+  test("a lock that checks, then takes, lets two owners in and fails the contention case", async () => {
+    const make = (): Lock => {
+      const held = new Map<string, { owner: string; expiresAt: number }>();
+      const live = (key: string) => {
+        const lease = held.get(key);
+        return lease && lease.expiresAt > Date.now() ? lease : undefined;
+      };
+      return {
+        async acquire(key, ttlMs) {
+          if (live(key)) return undefined;
+          await null; // the round trip between checking and taking
+          const lease = { key, owner: crypto.randomUUID(), expiresAt: Date.now() + ttlMs };
+          held.set(key, lease);
+          return lease;
+        },
+        async release({ key, owner }) {
+          if (live(key)?.owner !== owner) return false;
+          held.delete(key);
+          return true;
+        },
+        async extend({ key, owner }, ttlMs) {
+          if (live(key)?.owner !== owner) return undefined;
+          const lease = { key, owner, expiresAt: Date.now() + ttlMs };
+          held.set(key, lease);
+          return lease;
+        },
+      };
+    };
+    expect(await failingCases(lockCases, make)).toEqual([
+      "among 20 concurrent acquirers of a free key exactly one gets it",
+    ]);
+  });
+
+  test("a queue that acks on receipt (dropping unacked messages) fails every at-least-once case", async () => {
+    const make = () => {
+      const real = memoryQueue();
+      const broken: Queue = {
+        enqueue: (topic, payload, options) => real.enqueue(topic, payload, options),
+        deadLetters: (topic, limit) => real.deadLetters(topic, limit),
+        stats: (topic) => real.stats(topic),
+        consume: (topic, handler, options) =>
+          real.consume(
+            topic,
+            async (message, signal) => {
+              // The bug: the message counts as handled the moment it arrives.
+              Promise.resolve()
+                .then(() => handler(message as never, signal))
+                .catch(() => {});
+            },
+            options,
+          ),
+      };
+      return Object.assign(broken, { close: () => real.close() });
+    };
+    expect(await failingCases(queueCases, make, (q) => q.close())).toEqual([
+      "a consumer that dies mid-message loses nothing: another consumer handles every message",
+      "a failing handler is retried with backoff until maxAttempts, then dead-lettered with its last error",
+      "a handler that fails once succeeds on its retry",
+      "a message not acked within the visibility timeout is delivered again",
+      "concurrency n lets one consumer hold n messages at once, never more",
+      "dead letters keep payloads and errors, oldest first, and honour the limit",
+      "stop finishes and acks the message in hand, takes no new one, then resolves",
+    ]);
+  });
+
+  test("the same cases pass against the working memory adapters", async () => {
+    const results = await Promise.all([
+      failingCases(cacheCases, () => memoryCache()),
+      failingCases(rateLimitCases, () => memoryRateLimitStore()),
+      failingCases(lockCases, () => memoryLock()),
+      failingCases(
+        queueCases,
+        () => memoryQueue(),
+        (q) => q.close(),
+      ),
+    ]);
+    expect(results).toEqual([[], [], [], []]);
+  });
+});
