@@ -134,6 +134,7 @@ class Application implements App {
   readonly #overridden = new Set<Token<unknown>>();
   readonly #started: Started[] = [];
   readonly #startControllers = new Set<AbortController>();
+  readonly #fallbacks: unknown[] = [];
   #kernelConfig: KernelConfig | undefined;
   #profile: Profile = "development";
   #startedAt = Date.now();
@@ -314,9 +315,26 @@ class Application implements App {
       const value = token.fallback?.({ profile: this.#profile });
       const refusal = this.#refuseEmbedded(token, value, "kernel");
       if (refusal) issues.push(refusal);
-      else this.#registry.set(token, value);
+      else {
+        this.#registry.set(token, value);
+        this.#fallbacks.push(value);
+      }
     }
     if (issues.length > 0) throw new ConfigError(issues);
+  }
+
+  /** Disposes the fallbacks the kernel built, after every plugin that used them has stopped. */
+  async #disposeFallbacks(errors: unknown[]): Promise<void> {
+    while (this.#fallbacks.length > 0) {
+      const value = this.#fallbacks.pop() as { [Symbol.asyncDispose]?: () => Promise<void>; close?: () => unknown };
+      try {
+        if (typeof value?.[Symbol.asyncDispose] === "function") await value[Symbol.asyncDispose]();
+        else if (typeof value?.close === "function") await value.close();
+      } catch (error) {
+        errors.push(error);
+        this.#logger.error("fallback dispose failed", { error });
+      }
+    }
   }
 
   #refuseEmbedded(token: Token<unknown>, value: unknown, plugin: string) {
@@ -403,7 +421,13 @@ class Application implements App {
   }
 
   #context(plugin: Plugin, record: Started, signal: AbortSignal): PluginContext<Record<string, unknown>> {
-    const declared = new Set([...plugin.requires, ...plugin.optional, ...plugin.provides, ...builtIn]);
+    const declared = new Set([
+      ...plugin.requires,
+      ...plugin.optional,
+      ...(plugin.late ?? []),
+      ...plugin.provides,
+      ...builtIn,
+    ]);
     const find = <T>(token: Token<T>): T | undefined => {
       if (!declared.has(token)) {
         throw new KernelError(
@@ -558,7 +582,7 @@ class Application implements App {
   }
 
   async #rollback(): Promise<void> {
-    if (this.#started.length === 0) return;
+    if (this.#started.length === 0 && this.#fallbacks.length === 0) return;
     this.#lifecycle.beginDrain("start failed");
     const errors = await this.#stopStarted();
     for (const error of errors) this.#logger.error("rollback: stop failed", { error });
@@ -601,6 +625,7 @@ class Application implements App {
         this.#logger.error(message, { plugin: plugin.name, error });
       }
     }
+    await this.#disposeFallbacks(errors);
     return errors;
   }
 }

@@ -52,6 +52,12 @@ export interface PluginDefinition<S extends ConfigShape> {
   readonly requires?: readonly Token<unknown>[];
   /** Tokens it uses when present; it starts after their providers if there are any. */
   readonly optional?: readonly Token<unknown>[];
+  /**
+   * Tokens it looks up only once the app is ready (in request handlers, say), with `find`: no
+   * start-order edge, so their provider may itself need this plugin. The http plugin uses Meter
+   * this way, while the metrics plugin needs HttpRoutes at start to serve `/metrics`.
+   */
+  readonly late?: readonly Token<unknown>[];
   /** Tokens it provides during `start`. */
   readonly provides?: readonly Token<unknown>[];
   /** Time budget of `start` (default: the app's, 15 s). */
@@ -67,6 +73,8 @@ export interface Plugin {
   readonly name: string;
   readonly requires: readonly Token<unknown>[];
   readonly optional: readonly Token<unknown>[];
+  /** See {@link PluginDefinition.late}. */
+  readonly late?: readonly Token<unknown>[];
   readonly provides: readonly Token<unknown>[];
   readonly defaults: ProfileDefaults;
   readonly startTimeoutMs?: number;
@@ -103,6 +111,7 @@ export function definePlugin<S extends ConfigShape = Record<never, never>>(defin
     name: definition.name,
     requires: definition.requires ?? [],
     optional: definition.optional ?? [],
+    late: definition.late ?? [],
     provides: definition.provides ?? [],
     defaults: definition.defaults ?? {},
     startTimeoutMs: definition.startTimeoutMs,

@@ -5,7 +5,7 @@ import { Lock } from "../contracts/lock.ts";
 import { Queue } from "../contracts/queue.ts";
 import { RateLimitStore } from "../contracts/rate-limit.ts";
 import { definePlugin } from "../plugin.ts";
-import { embeddedInfo } from "../token.ts";
+import { embeddedInfo, token } from "../token.ts";
 
 test("an app with no backing service gets the memory adapters, and they work", async () => {
   const app = createApp({
@@ -23,4 +23,28 @@ test("an app with no backing service gets the memory adapters, and they work", a
   expect((await app.get(RateLimitStore).hit("ip", 1, 1000)).allowed).toBe(true);
   expect(await app.get(Lock).acquire("job", 1000)).toBeDefined();
   await app.stop();
+});
+
+test("fallbacks the kernel built are disposed after the plugins stop", async () => {
+  const events: string[] = [];
+  const Disposable = token<object>("test/Disposable", {
+    fallback: () => ({ [Symbol.asyncDispose]: async () => void events.push("fallback disposed") }),
+  });
+  const Closable = token<object>("test/Closable", {
+    fallback: () => ({ close: () => events.push("fallback closed") }),
+  });
+  const app = createApp({
+    name: "t",
+    plugins: [
+      definePlugin({
+        name: "user",
+        requires: [Disposable, Closable],
+        start: ({ onStop }) => onStop(() => void events.push("user stopped")),
+      }),
+    ],
+    env: { LOG_LEVEL: "silent" },
+  });
+  await app.start();
+  await app.stop();
+  expect(events).toEqual(["user stopped", "fallback closed", "fallback disposed"]);
 });
