@@ -260,7 +260,7 @@ export function resolveProfile(layers: readonly ConfigLayer[]): Profile {
  *
  * @example
  * ```ts
- * console.log(formatConfig(await app.inspectConfig()));
+ * const table = formatConfig(await app.inspectConfig()); // admin config prints this
  * ```
  */
 export function formatConfig(entries: readonly ConfigEntry[]): string {

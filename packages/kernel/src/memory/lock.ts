@@ -11,7 +11,7 @@ interface Held {
  * Creates the in-process {@link Lock}. Each call checks and takes the lock synchronously, so
  * concurrent `acquire` calls in one process admit exactly one.
  *
- * Honest limits: single process. Two replicas each have their own locks, so this does not keep
+ * Honest limits: single process only; two replicas each have their own locks, so this does not keep
  * a scheduled job to one replica: give the scheduler a shared Lock (redis) when you run more
  * than one. Locks are forgotten on restart. Expiry is lazy; it holds no timer.
  *

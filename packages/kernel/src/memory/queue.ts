@@ -63,7 +63,7 @@ const defaultBackoff = (retry: number): number => Math.min(1000 * 2 ** (retry - 
  * Creates the in-process {@link Queue}: the embedded default in development and tests.
  *
  * It keeps the contract (ack on success, redelivery after the visibility timeout, retries with
- * backoff, dead letters, delays, graceful stop) within one process. Honest limits: messages live
+ * backoff, dead letters, delays, graceful stop) inside one process: honest limits: messages live
  * in memory, so a restart loses every one of them, and a web process and a worker process do not
  * share it. It is marked `losesData`, so the production profile refuses it: configure a durable
  * queue (redis) there. It holds a timer only while a consumer runs, and `close()` clears it.

@@ -13,7 +13,7 @@ const SWEEP_EVERY = 1024;
 
 /**
  * Creates the in-process {@link RateLimitStore}: fixed windows that start at a key's first hit.
- * `hit` runs synchronously inside the promise, so it is atomic within the process.
+ * `hit` runs synchronously inside the promise, so it is atomic within one process (not across replicas)
  *
  * Honest limits: single process (each replica counts alone, so N replicas admit N times the
  * limit), counts are lost on restart. Ended windows are swept lazily; it holds no timer.

@@ -1,5 +1,5 @@
-// A small app whose behaviour is chosen by FIXTURE_MODE, spawned by app.process.test.ts to prove
-// the signal, exit-code and fatal-error paths in a real process.
+// A small app whose behaviour is chosen by FIXTURE_MODE, spawned by app.signals.test.ts to prove
+// the signal, exit-code and fatal-error paths in a real child process, not a simulation
 import * as v from "valibot";
 import { createApp } from "../app.ts";
 import { env } from "../config.ts";
