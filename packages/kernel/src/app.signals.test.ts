@@ -14,9 +14,9 @@ interface Run {
  */
 async function run(
   env: Record<string, string>,
-  options: { when?: (line: Record<string, unknown>) => boolean; signals?: NodeJS.Signals[] } = {},
+  options: { when?: (line: Record<string, unknown>) => boolean; signals?: NodeJS.Signals[]; command?: string[] } = {},
 ): Promise<Run> {
-  const child = Bun.spawn(["bun", fixture], {
+  const child = Bun.spawn([...(options.command ?? ["bun"]), fixture], {
     env: { PATH: process.env.PATH ?? "", ENVIRONMENT: "testing", LOG_LEVEL: "info", ...env },
     stdout: "pipe",
     stderr: "inherit",
@@ -62,6 +62,13 @@ describe("run() in a real process", () => {
       "app stopped",
     ]);
     expect(result.lines.find((l) => l.message === "shutdown signal received")?.signal).toBe("SIGTERM");
+  });
+
+  test("under Node, an app with nothing scheduled still waits for the signal and drains", async () => {
+    const tsx = join(import.meta.dir, "..", "..", "..", "node_modules", ".bin", "tsx");
+    const result = await run({}, { when: ready, command: [tsx] });
+    expect(result.exitCode).toBe(0);
+    expect(messages(result).slice(-2)).toEqual(["other stopped", "app stopped"]);
   });
 
   test("SIGINT does the same", async () => {

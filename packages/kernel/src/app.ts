@@ -200,18 +200,23 @@ class Application implements App {
   }
 
   async run(): Promise<never> {
-    const runtime = this.#runtime;
+    // Signal listeners do not keep Node's event loop alive; an idle app must still wait for SIGTERM.
+    const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
+    const exit = (code: number): never => {
+      clearInterval(keepAlive);
+      return this.#runtime.exit(code);
+    };
     let exitCode: number = ExitCode.ok;
     let signals = 0;
     let shuttingDown: Promise<never> | undefined;
     const shutdown = (): Promise<never> => {
       shuttingDown ??= this.stop().then(
-        () => runtime.exit(exitCode),
-        () => runtime.exit(ExitCode.failure),
+        () => exit(exitCode),
+        () => exit(ExitCode.failure),
       );
       return shuttingDown;
     };
-    runtime.onFatal((error, kind) => {
+    this.#runtime.onFatal((error, kind) => {
       this.#logger.error(kind === "uncaughtException" ? "uncaught exception" : "unhandled rejection", { error });
       exitCode = ExitCode.failure;
       void shutdown();
@@ -220,23 +225,23 @@ class Application implements App {
       signals++;
       if (signals > 1) {
         this.#logger.error("second signal: exiting without finishing the drain", { signal });
-        runtime.exit(ExitCode.failure);
+        exit(ExitCode.failure);
       }
       this.#logger.info("shutdown signal received", { signal });
       void shutdown();
     };
-    runtime.onSignal("SIGTERM", onSignal("SIGTERM"));
-    runtime.onSignal("SIGINT", onSignal("SIGINT"));
+    this.#runtime.onSignal("SIGTERM", onSignal("SIGTERM"));
+    this.#runtime.onSignal("SIGINT", onSignal("SIGINT"));
     try {
       await this.start();
     } catch (error) {
       if (this.#shutdownRequested) return shutdown();
       if (error instanceof ConfigError) {
         this.#logger.error(error.message, { error: { name: error.name, code: error.code }, issues: error.issues });
-        return runtime.exit(ExitCode.config);
+        return exit(ExitCode.config);
       }
       this.#logger.error("app failed to start", { error });
-      return runtime.exit(ExitCode.failure);
+      return exit(ExitCode.failure);
     }
     return new Promise<never>(() => {});
   }
@@ -327,9 +332,9 @@ class Application implements App {
   async #disposeFallbacks(errors: unknown[]): Promise<void> {
     while (this.#fallbacks.length > 0) {
       const value = this.#fallbacks.pop() as { [Symbol.asyncDispose]?: () => Promise<void>; close?: () => unknown };
+      const dispose = value?.[Symbol.asyncDispose] ?? value?.close;
       try {
-        if (typeof value?.[Symbol.asyncDispose] === "function") await value[Symbol.asyncDispose]();
-        else if (typeof value?.close === "function") await value.close();
+        if (typeof dispose === "function") await dispose.call(value);
       } catch (error) {
         errors.push(error);
         this.#logger.error("fallback dispose failed", { error });

@@ -5,6 +5,7 @@ interface WritableLike {
   write(chunk: string): boolean;
   readonly writableLength?: number;
   once(event: "drain", listener: () => void): unknown;
+  on?(event: "error", listener: (error: unknown) => void): unknown;
 }
 
 /**
@@ -15,6 +16,9 @@ interface WritableLike {
 export function boundedLineWriter(stream: WritableLike): (line: string) => boolean {
   let dropped = 0;
   let waiting = false;
+  // A reader that went away (EPIPE) must not turn the next log line into a fatal error: lines
+  // written after that are lost either way, and the drain should still finish with its exit code.
+  stream.on?.("error", () => {});
   return function writeLine(line) {
     if ((stream.writableLength ?? 0) > STDOUT_HIGH_WATER) {
       dropped++;
