@@ -104,4 +104,10 @@ describe("boundedLineWriter", () => {
     expect(report).toMatchObject({ level: "warn", dropped });
     expect(writeLine("after")).toBe(true);
   });
+
+  test("a reader that goes away (EPIPE) is not an uncaught error", () => {
+    const stream = new StalledStream();
+    boundedLineWriter(stream);
+    expect(() => stream.emit("error", Object.assign(new Error("write EPIPE"), { code: "EPIPE" }))).not.toThrow();
+  });
 });
