@@ -26,10 +26,27 @@ export interface KernelLogger extends Logger, LogContext {
   setBase(fields: LogFields): void;
 }
 
+/** Fields that are the same on every line of a logger, redacted once per set of known secrets. */
+class Constant {
+  readonly #raw: LogFields;
+  #safe: LogFields = {};
+  #version = -1;
+  constructor(raw: LogFields) {
+    this.#raw = raw;
+  }
+  get(redactor: Redactor): LogFields {
+    if (this.#version !== redactor.version) {
+      this.#safe = redactor.fields({ ...this.#raw });
+      this.#version = redactor.version;
+    }
+    return this.#safe;
+  }
+}
+
 interface Shared {
   level: number;
   format: "json" | "pretty";
-  base: LogFields;
+  base: Constant;
   mixins: Array<() => LogFields | undefined>;
   readonly write: (line: string) => unknown;
   readonly redactor: Redactor;
@@ -42,7 +59,8 @@ interface Shared {
  *
  * @example
  * ```ts
- * const log = createLogger({ write: (line) => console.log(line), base: { service: "agent" } });
+ * const lines: string[] = [];
+ * const log = createLogger({ write: (line) => lines.push(line), base: { service: "agent" } });
  * log.info("session created", { session_id: id });
  * ```
  */
@@ -50,7 +68,7 @@ export function createLogger(options: LoggerOptions): KernelLogger {
   const shared: Shared = {
     level: rank[options.level ?? "info"],
     format: options.format ?? "json",
-    base: options.base ?? {},
+    base: new Constant(options.base ?? {}),
     mixins: [],
     write: options.write,
     redactor: options.redactor ?? new Redactor(),
@@ -72,12 +90,12 @@ export function createLogger(options: LoggerOptions): KernelLogger {
       shared.format = format;
     },
     setBase(fields: LogFields) {
-      shared.base = fields;
+      shared.base = new Constant({ ...fields });
     },
   });
 }
 
-function makeLogger(shared: Shared, bound: LogFields | undefined): Logger {
+function makeLogger(shared: Shared, bound: Constant | undefined, raw?: LogFields): Logger {
   const emit = (level: LogLevel, message: string, fields: LogFields | undefined) => {
     if (rank[level] < shared.level) return;
     try {
@@ -91,36 +109,72 @@ function makeLogger(shared: Shared, bound: LogFields | undefined): Logger {
     info: (message, fields) => emit("info", message, fields),
     warn: (message, fields) => emit("warn", message, fields),
     error: (message, fields) => emit("error", message, fields),
-    child: (fields) => makeLogger(shared, bound ? { ...bound, ...fields } : fields),
+    child: (fields) => {
+      const merged = raw ? { ...raw, ...fields } : { ...fields };
+      return makeLogger(shared, new Constant(merged), merged);
+    },
     enabled: (level) => rank[level] >= shared.level,
   };
+}
+
+// Formatting a Date is a good part of a line's cost; lines within the same millisecond share it.
+let lastMillis = Number.NaN;
+let lastStamp = "";
+function timestamp(millis: number): string {
+  if (millis !== lastMillis) {
+    lastMillis = millis;
+    lastStamp = new Date(millis).toISOString();
+  }
+  return lastStamp;
+}
+
+/** Copies `source`'s own fields into `line`, redacted. */
+function copyRedacted(line: LogFields, source: LogFields, redactor: Redactor): void {
+  for (const key of Object.keys(source)) line[key] = redactor.field(key, source[key]);
 }
 
 function render(
   shared: Shared,
   level: LogLevel,
   message: string,
-  bound: LogFields | undefined,
+  bound: Constant | undefined,
   fields: LogFields | undefined,
 ): string {
-  const line: LogFields = {
-    timestamp: new Date(shared.clock()).toISOString(),
-    level,
-    message,
-    ...shared.base,
-  };
-  for (const mixin of shared.mixins) Object.assign(line, mixin());
-  if (bound) Object.assign(line, bound);
-  if (fields) Object.assign(line, fields);
-  const safe = shared.redactor.value(line) as LogFields;
-  return shared.format === "pretty" ? pretty(safe) : JSON.stringify(safe);
+  const { redactor } = shared;
+  const stamp = timestamp(shared.clock());
+  const text = redactor.string(typeof message === "string" ? message : String(message));
+  // Base and child fields were redacted once; only the mixins' and the call's own fields are redacted per line.
+  const line: LogFields = { timestamp: stamp, level, message: text, ...shared.base.get(redactor) };
+  for (const mixin of shared.mixins) {
+    try {
+      const extra = mixin();
+      if (extra) copyRedacted(line, extra, redactor);
+    } catch {
+      // A broken mixin costs its own fields, not the line.
+    }
+  }
+  if (bound) Object.assign(line, bound.get(redactor));
+  if (fields) copyRedacted(line, fields, redactor);
+  // The event's own timestamp, level and message win over same-named fields; assignment keeps them first.
+  line.timestamp = stamp;
+  line.level = level;
+  line.message = text;
+  return shared.format === "pretty" ? pretty(line) : JSON.stringify(line);
 }
 
 function pretty(line: LogFields): string {
   const { timestamp, level, message, service, version, environment, ...rest } = line;
   const time = String(timestamp).slice(11, 23);
+  let stack = "";
   const extra = Object.entries(rest)
-    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => {
+      if (typeof v === "object" && v !== null && typeof (v as { stack?: unknown }).stack === "string") {
+        const { stack: trace, ...error } = v as { stack: string };
+        stack += `\n${trace}`;
+        return `${k}=${JSON.stringify(error)}`;
+      }
+      return `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`;
+    })
     .join(" ");
-  return `${time} ${String(level).toUpperCase().padEnd(5)} ${message}${extra ? ` ${extra}` : ""}`;
+  return `${time} ${String(level).toUpperCase().padEnd(5)} ${message}${extra ? ` ${extra}` : ""}${stack}`;
 }

@@ -33,7 +33,8 @@ export const Logger = token<Logger>("twelvefold/Logger");
 
 /**
  * Adds fields to every log line at write time, like pino's `mixin`. The otel plugin registers one
- * that returns the active span's `trace_id` and `span_id`.
+ * that returns the active span's `trace_id` and `span_id`. Mixins run on every line, so keep them
+ * cheap; their fields are redacted like any other, and one that throws loses only its own fields.
  */
 export interface LogContext {
   /** Registers a mixin; its fields go on every line. Returns a function that removes it. */

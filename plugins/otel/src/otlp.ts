@@ -1,0 +1,148 @@
+import type { AttributeValue } from "@twelvefold/kernel";
+import type { SpanExporter } from "./batch.ts";
+import { OtelError } from "./errors.ts";
+import type { SpanData } from "./span.ts";
+
+/** How spans are encoded on the wire (OTEL_EXPORTER_OTLP_PROTOCOL). */
+export type OtlpProtocol = "http/protobuf" | "http/json";
+
+/** Options for {@link otlpHttpExporter}. */
+export interface OtlpOptions {
+  /** The full traces URL, e.g. `http://collector:4318/v1/traces`. */
+  readonly url: string;
+  readonly protocol: OtlpProtocol;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly compression: "none" | "gzip";
+  /** Budget of one HTTP request, retries included. */
+  readonly timeoutMs: number;
+  readonly resource: Readonly<Record<string, AttributeValue>>;
+  readonly scope: { readonly name: string; readonly version: string };
+  /** Masks secret values in attribute strings before spans are sent. */
+  readonly redact: (text: string) => string;
+  /** Replaces `fetch` (tests). */
+  readonly fetch?: typeof fetch;
+}
+
+type HrTime = [number, number];
+
+const kinds = { internal: 0, server: 1, client: 2, producer: 3, consumer: 4 } as const;
+const statusCodes = { unset: 0, ok: 1, error: 2 } as const;
+const RETRYABLE = new Set([429, 502, 503, 504]);
+
+function hrTime(ms: number): HrTime {
+  const seconds = Math.floor(ms / 1000);
+  return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
+}
+
+function clean(attributes: Readonly<Record<string, AttributeValue>>, redact: (text: string) => string) {
+  const out: Record<string, AttributeValue> = {};
+  for (const key in attributes) {
+    const value = attributes[key] as AttributeValue;
+    out[key] = typeof value === "string" ? redact(value) : value;
+  }
+  return out;
+}
+
+/**
+ * Exports spans with OTLP over HTTP. The wire encoding (protobuf or JSON) is done by
+ * `@opentelemetry/otlp-transformer`, OpenTelemetry's own serializer, loaded on first use so an
+ * app without an endpoint never pays its import; the transport is plain `fetch` with retries on
+ * 429/502/503/504 within the time budget.
+ */
+export async function otlpHttpExporter(options: OtlpOptions): Promise<SpanExporter> {
+  const { ProtobufTraceSerializer, JsonTraceSerializer } = await import("@opentelemetry/otlp-transformer");
+  const serializer = options.protocol === "http/json" ? JsonTraceSerializer : ProtobufTraceSerializer;
+  const resource = { attributes: { ...options.resource } };
+  const scope = { name: options.scope.name, version: options.scope.version };
+  const send = options.fetch ?? fetch;
+  const headers: Record<string, string> = {
+    ...options.headers,
+    "content-type": options.protocol === "http/json" ? "application/json" : "application/x-protobuf",
+  };
+  if (options.compression === "gzip") headers["content-encoding"] = "gzip";
+
+  const toReadable = (span: SpanData) => ({
+    name: span.name,
+    kind: kinds[span.kind],
+    spanContext: () => ({
+      traceId: span.traceId,
+      spanId: span.spanId,
+      traceFlags: 1,
+      traceState: span.traceState ? { serialize: () => span.traceState } : undefined,
+    }),
+    parentSpanContext: span.parentSpanId
+      ? { traceId: span.traceId, spanId: span.parentSpanId, traceFlags: 1, isRemote: span.parentRemote }
+      : undefined,
+    startTime: hrTime(span.startTime),
+    endTime: hrTime(span.endTime),
+    duration: hrTime(span.endTime - span.startTime),
+    ended: true,
+    status: span.status.message
+      ? { code: statusCodes[span.status.code], message: options.redact(span.status.message) }
+      : { code: statusCodes[span.status.code] },
+    attributes: clean(span.attributes, options.redact),
+    links: [],
+    events: span.events.map((e) => ({
+      name: e.name,
+      time: hrTime(e.time),
+      attributes: clean(e.attributes, options.redact),
+    })),
+    resource,
+    instrumentationScope: scope,
+    droppedAttributesCount: span.droppedAttributes,
+    droppedEventsCount: span.droppedEvents,
+    droppedLinksCount: 0,
+  });
+
+  return {
+    async export(spans, signal) {
+      const encoded = serializer.serializeRequest(spans.map(toReadable) as never);
+      if (!encoded) throw new OtelError("TF_OTEL_EXPORT_FAILED", `otel: could not encode ${spans.length} span(s)`);
+      const body = (options.compression === "gzip" ? await gzip(encoded) : encoded) as Uint8Array<ArrayBuffer>;
+      const deadline = AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs)]);
+      for (let attempt = 1; ; attempt++) {
+        let status: number;
+        try {
+          const response = await send(options.url, { method: "POST", headers, body, signal: deadline });
+          await response.arrayBuffer().catch(() => undefined);
+          status = response.status;
+          if (response.ok) return;
+        } catch (error) {
+          if (deadline.aborted || attempt >= 3) {
+            throw new OtelError("TF_OTEL_EXPORT_FAILED", `otel: export to "${origin(options.url)}" failed`, {
+              cause: error,
+            });
+          }
+          await pause(attempt, deadline);
+          continue;
+        }
+        if (!RETRYABLE.has(status) || attempt >= 3 || deadline.aborted) {
+          throw new OtelError(
+            "TF_OTEL_EXPORT_FAILED",
+            `otel: export to "${origin(options.url)}" failed: HTTP ${status}`,
+          );
+        }
+        await pause(attempt, deadline);
+      }
+    },
+  };
+}
+
+function origin(url: string): string {
+  return new URL(url).origin;
+}
+
+function pause(attempt: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 100 * 2 ** attempt * (0.5 + Math.random()));
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+async function gzip(data: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}

@@ -1,0 +1,174 @@
+import {
+  AppInfo,
+  type AttributeValue,
+  definePlugin,
+  LogContext,
+  Logger,
+  noopTracer,
+  type Plugin,
+  Redactor,
+  Tracer,
+} from "@twelvefold/kernel";
+import { type BatchOptions, BatchSpanProcessor, type SpanExporter } from "./batch.ts";
+import { type OtelConfig, otelConfig, tracesUrl } from "./config.ts";
+import { otlpHttpExporter } from "./otlp.ts";
+import { parsePropagators } from "./propagation.ts";
+import { createSampler } from "./sampler.ts";
+import { LeanTracer } from "./tracer.ts";
+
+/** Options for {@link otel}; they win over the OTEL_* variables. */
+export interface OtelOptions {
+  /**
+   * Where finished spans go instead of OTLP/HTTP (tests, benchmarks, another protocol). Spans
+   * still pass through the bounded batch processor.
+   */
+  readonly exporter?: SpanExporter;
+}
+
+const SCOPE = { name: "@twelvefold/otel", version: "0.1.0" };
+const PROBLEM_LOG_INTERVAL_MS = 30_000;
+
+/**
+ * The tracing plugin: provides the Tracer (W3C trace context in and out, the specification's
+ * samplers, OTLP/HTTP export when an endpoint is configured), puts `trace_id` and `span_id` on
+ * every log line written inside a span, and flushes buffered spans at shutdown within
+ * TELEMETRY_FLUSH_TIMEOUT_MS.
+ *
+ * @example
+ * ```ts
+ * createApp({ name: "agent", plugins: [otel(), http()] });
+ * // OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 bun run web
+ * ```
+ */
+export function otel(options: OtelOptions = {}): Plugin {
+  let lastFailure: { at: number; message: string } | undefined;
+  return definePlugin({
+    name: "otel",
+    config: otelConfig,
+    provides: [Tracer],
+    stopTimeoutMs: 15_000,
+    async start({ config, get, provide, logger, onStop }) {
+      const c = config as OtelConfig;
+      if (c.OTEL_SDK_DISABLED) {
+        provide(Tracer, noopTracer);
+        logger.info("tracing disabled by OTEL_SDK_DISABLED");
+        return;
+      }
+      const { propagators, unknown } = parsePropagators(c.OTEL_PROPAGATORS);
+      if (unknown.length > 0) logger.warn("unsupported propagators ignored", { propagators: unknown });
+      const redactor = (get(Logger) as { redactor?: unknown }).redactor;
+      const redact = redactor instanceof Redactor ? redactor : new Redactor();
+
+      let lastLog = Number.NEGATIVE_INFINITY;
+      let suppressed = 0;
+      const onProblem: BatchOptions["onProblem"] = (problem) => {
+        if (problem.kind === "export-failed") {
+          const message = problem.error instanceof Error ? problem.error.message : String(problem.error);
+          lastFailure = { at: Date.now(), message };
+        }
+        // An unreachable collector must not flood the logs: one line, then one per interval with a count.
+        if (Date.now() - lastLog < PROBLEM_LOG_INTERVAL_MS) {
+          suppressed++;
+          return;
+        }
+        lastLog = Date.now();
+        const fields = { ...problem, ...(suppressed ? { suppressed_reports: suppressed } : {}) };
+        suppressed = 0;
+        logger.warn(problem.kind === "dropped" ? "spans dropped: export queue full" : "span export failed", fields);
+      };
+
+      // The kernel masks the raw OTEL_EXPORTER_OTLP_HEADERS string; the decoded values (and the
+      // token after an auth scheme) can turn up in error messages too.
+      const headers = { ...c.OTEL_EXPORTER_OTLP_HEADERS, ...c.OTEL_EXPORTER_OTLP_TRACES_HEADERS };
+      redact.addSecrets(Object.values(headers).flatMap((value) => [value, value.replace(/^\S+\s+/, "")]));
+
+      const url = tracesUrl(c);
+      let exporter = options.exporter;
+      if (!exporter && c.OTEL_TRACES_EXPORTER === "otlp" && url) {
+        exporter = await otlpHttpExporter({
+          url,
+          protocol: c.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? c.OTEL_EXPORTER_OTLP_PROTOCOL,
+          headers,
+          compression: c.OTEL_EXPORTER_OTLP_COMPRESSION,
+          timeoutMs: c.OTEL_EXPORTER_OTLP_TIMEOUT,
+          resource: resourceAttributes(c, get(AppInfo)),
+          scope: SCOPE,
+          redact: (text) => redact.string(text),
+        });
+      }
+      const processor = exporter
+        ? new BatchSpanProcessor(exporter, {
+            maxQueueSize: c.OTEL_BSP_MAX_QUEUE_SIZE,
+            maxExportBatchSize: Math.min(c.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, c.OTEL_BSP_MAX_QUEUE_SIZE),
+            scheduleDelayMs: c.OTEL_BSP_SCHEDULE_DELAY,
+            exportTimeoutMs: c.OTEL_BSP_EXPORT_TIMEOUT,
+            onProblem,
+          })
+        : undefined;
+
+      const tracer = new LeanTracer({
+        sampler: createSampler(c.OTEL_TRACES_SAMPLER, c.OTEL_TRACES_SAMPLER_ARG),
+        propagators,
+        limits: {
+          attributeCount: c.OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT,
+          eventCount: c.OTEL_SPAN_EVENT_COUNT_LIMIT,
+          valueLength: c.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+        },
+        onEnd: processor ? (span) => processor.onEnd(span) : undefined,
+        describeError: (error) => describeError(error, redact),
+      });
+      provide(Tracer, tracer);
+
+      const removeMixin = get(LogContext).use(() => {
+        const span = tracer.activeSpan();
+        return span ? { trace_id: span.traceId, span_id: span.spanId } : undefined;
+      });
+      onStop(async () => {
+        removeMixin();
+        if (!processor) return;
+        const queued = processor.queued;
+        await processor.shutdown(c.TELEMETRY_FLUSH_TIMEOUT_MS);
+        logger.debug("spans flushed", { spans: queued });
+      });
+      logger.debug("tracing ready", {
+        exporter: options.exporter ? "custom" : url && c.OTEL_TRACES_EXPORTER === "otlp" ? "otlp" : "none",
+        endpoint: url ? new URL(url).origin : undefined,
+        sampler: c.OTEL_TRACES_SAMPLER,
+      });
+    },
+    health() {
+      if (lastFailure && Date.now() - lastFailure.at < 60_000) {
+        return { status: "degraded", detail: `last span export failed: ${lastFailure.message}` };
+      }
+      return { status: "up" };
+    },
+  });
+}
+
+/** The OTel resource: OTEL_RESOURCE_ATTRIBUTES, then OTEL_SERVICE_NAME, then what the app knows. */
+export function resourceAttributes(
+  config: Pick<OtelConfig, "OTEL_SERVICE_NAME" | "OTEL_RESOURCE_ATTRIBUTES">,
+  app: AppInfo,
+): Record<string, AttributeValue> {
+  const given = config.OTEL_RESOURCE_ATTRIBUTES ?? {};
+  return {
+    "service.version": app.version,
+    "deployment.environment.name": app.environment,
+    "service.instance.id": crypto.randomUUID(),
+    "telemetry.sdk.name": "twelvefold",
+    "telemetry.sdk.language": "nodejs",
+    "telemetry.sdk.version": SCOPE.version,
+    ...given,
+    "service.name": config.OTEL_SERVICE_NAME ?? given["service.name"] ?? app.name,
+  };
+}
+
+function describeError(error: unknown, redactor: Redactor): Record<string, AttributeValue> {
+  if (!(error instanceof Error)) return { "exception.message": redactor.string(String(error)) };
+  const out: Record<string, AttributeValue> = {
+    "exception.type": String((error as { code?: unknown }).code ?? error.name),
+    "exception.message": redactor.string(error.message),
+  };
+  if (error.stack) out["exception.stacktrace"] = redactor.string(error.stack);
+  return out;
+}
