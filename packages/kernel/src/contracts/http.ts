@@ -16,11 +16,51 @@ export interface RouteOptions {
 }
 
 /**
- * Lets a plugin serve routes without importing the http plugin (plugins never import each other):
- * the metrics plugin adds `GET /metrics` through it. Apps usually use the http plugin's Hono app.
+ * What the http plugin knows about one request, for middleware from other plugins (the rate
+ * limiter keys on `clientIp` or `subject`). Values are computed on first read, so a middleware
+ * that does not look costs nothing.
+ */
+export interface RequestFacts {
+  /** The request id: the incoming `X-Request-Id` when well formed, else a generated one. */
+  readonly requestId: string;
+  /**
+   * The client's address: the socket peer, or the nearest untrusted hop of `X-Forwarded-For`
+   * when the peer is one of the http plugin's trusted proxies. `"unknown"` when neither is known.
+   */
+  readonly clientIp: string;
+  /** The authenticated subject (a JWT `sub`), set by authentication middleware once it has run. */
+  subject: string | undefined;
+  /** Aborts when the client goes away, the request times out, or the drain deadline passes. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A middleware in web-standard terms, so a plugin can wrap every request without depending on
+ * the http plugin's framework. Return `next()`'s response (headers may be added to it) or a
+ * response of your own to answer early.
+ */
+export type HttpMiddleware = (
+  request: Request,
+  facts: RequestFacts,
+  next: () => Promise<Response>,
+) => Response | Promise<Response>;
+
+/** Options for {@link HttpRoutes.use}. */
+export interface MiddlewareOptions {
+  /** Names the middleware in logs and errors. */
+  readonly name: string;
+}
+
+/**
+ * Lets a plugin serve routes and wrap requests without importing the http plugin (plugins never
+ * import each other): the metrics plugin adds `GET /metrics`, the rate-limit plugin adds its
+ * middleware. Apps usually use the http plugin's Hono app. Both must be called during `start`:
+ * the router is built when the first request arrives.
  */
 export interface HttpRoutes {
   add(method: HttpMethod, path: string, handler: FetchHandler, options?: RouteOptions): void;
+  /** Runs `middleware` on every request except probes, in the order of registration, before routes. */
+  use(middleware: HttpMiddleware, options: MiddlewareOptions): void;
 }
 
 /** The route registry, provided by the http plugin. */
