@@ -59,6 +59,7 @@ export {
   type KernelErrorCode,
   PluginTimeoutError,
 } from "./src/errors.ts";
+export * from "./src/instrument.ts";
 export { createLogger, type KernelLogger, type LoggerOptions } from "./src/logger.ts";
 export {
   definePlugin,

@@ -1,23 +1,18 @@
 import { describe, expect, test } from "bun:test";
-import type { QueueMessage } from "./queue.ts";
+import type { QueueMessage } from "./contracts/queue.ts";
+import type { Attributes, Labels, Meter, Span, StartSpanOptions, Tracer } from "./contracts/telemetry.ts";
 import {
-  type Attributes,
   chatMetrics,
   endChatSpan,
   failSpan,
-  type Labels,
-  type Meter,
   noopTracer,
-  type Span,
-  type StartSpanOptions,
   startChatSpan,
   startProducerSpan,
-  type Tracer,
   toolSpanOptions,
   traced,
   tracedFetch,
   traceMessage,
-} from "./telemetry.ts";
+} from "./instrument.ts";
 
 interface Recorded {
   name: string;
