@@ -1,6 +1,19 @@
 import { nodeProcessRuntime } from "./node-process.ts";
 import { boundedLineWriter } from "./stdout.ts";
-import type { HttpServer, Runtime, ServeOptions } from "./types.ts";
+import type { ConnectionInfo, HttpServer, Runtime, ServeOptions } from "./types.ts";
+
+/** Looks the peer address up only when asked: most requests never need it. */
+class BunConnection implements ConnectionInfo {
+  readonly #server: Bun.Server<undefined>;
+  readonly #request: Request;
+  constructor(server: Bun.Server<undefined>, request: Request) {
+    this.#server = server;
+    this.#request = request;
+  }
+  get remoteAddress(): string | undefined {
+    return this.#server.requestIP(this.#request)?.address;
+  }
+}
 
 /** The Bun runtime: Node-compatible process handling, `Bun.file` for reads, `Bun.serve` for HTTP. */
 export function bunRuntime(): Runtime {
@@ -20,7 +33,7 @@ export function bunRuntime(): Runtime {
         maxRequestBodySize: options.maxRequestBodySize,
         idleTimeout: options.idleTimeoutSeconds,
         fetch(request, srv) {
-          return options.fetch(request, { remoteAddress: srv.requestIP(request)?.address });
+          return options.fetch(request, new BunConnection(srv, request));
         },
       });
       return {

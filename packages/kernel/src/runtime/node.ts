@@ -23,6 +23,13 @@ export function nodeRuntime(): Runtime {
         fetch: (request: Request, env: { incoming?: { socket?: { remoteAddress?: string } } }) =>
           options.fetch(request, { remoteAddress: env.incoming?.socket?.remoteAddress }),
         hostname: options.hostname,
+        // Left on, @hono/node-server swaps the global Request and Response for its own classes,
+        // which breaks any other server in the process (Bun.serve refuses them).
+        overrideGlobalObjects: false,
+        serverOptions: {
+          ...(options.maxHeaderBytes === undefined ? {} : { maxHeaderSize: options.maxHeaderBytes }),
+          ...(options.idleTimeoutSeconds === undefined ? {} : { keepAliveTimeout: options.idleTimeoutSeconds * 1000 }),
+        },
       });
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);

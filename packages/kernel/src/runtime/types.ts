@@ -16,13 +16,23 @@ export interface ServeOptions {
   readonly maxRequestBodySize?: number;
   /** Seconds an idle keep-alive connection stays open. */
   readonly idleTimeoutSeconds?: number;
+  /**
+   * Largest request head accepted, in bytes, where the runtime lets a server set it (Node).
+   * Bun takes it only from the command line (`bun --max-http-header-size`); Deno has no setting.
+   */
+  readonly maxHeaderBytes?: number;
 }
 
 /** A listening HTTP server. */
 export interface HttpServer {
   readonly port: number;
   readonly hostname: string;
-  /** Stops accepting connections; with `force`, also closes the open ones. Resolves when closed. */
+  /**
+   * Stops accepting connections and closes idle keep-alive ones; requests in flight (streamed
+   * bodies included) finish first, unless `force` closes every connection at once. Resolves when
+   * the in-flight requests are done. A request that should not keep its connection (the http plugin
+   * does this while draining) answers with `Connection: close`, and every runtime honours that.
+   */
   stop(options?: { readonly force?: boolean }): Promise<void>;
 }
 

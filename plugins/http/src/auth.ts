@@ -1,0 +1,151 @@
+import { token } from "@twelvefold/kernel";
+import type { MiddlewareHandler } from "hono";
+import { sign, verify, verifyWithJwks } from "hono/jwt";
+import type { HttpEnv } from "./core.ts";
+import { HttpError } from "./errors.ts";
+
+type JwtPayload = Awaited<ReturnType<typeof verify>>;
+type Jwk = NonNullable<Parameters<typeof verifyWithJwks>[1]["keys"]>[number];
+
+/** Options for {@link createAuth}. */
+export interface AuthOptions {
+  /** HS256 key (SECRET_KEY). */
+  readonly secretKey?: string;
+  /** Verify RS256/ES256/EdDSA tokens against this JWKS instead. */
+  readonly jwksUrl?: string;
+  readonly audience?: string;
+  readonly issuer?: string;
+  /** Lifetime of tokens that {@link HttpAuth.sign} issues (JWT_EXPIRE_MINUTES). */
+  readonly expireMinutes: number;
+  /** Seconds since the epoch; injectable for tests. */
+  readonly clock?: () => number;
+}
+
+/** Bearer-token authentication: a middleware for routes, and token issuing for HS256 setups. */
+export interface HttpAuth {
+  /**
+   * Middleware that requires a valid `Authorization: Bearer` token: signature, expiry, audience
+   * and issuer. Sets the request's `subject` (the `sub` claim) and `c.get("jwtPayload")`.
+   * Answers 401 with `WWW-Authenticate` otherwise.
+   */
+  middleware(): MiddlewareHandler<HttpEnv & { Variables: { jwtPayload: JwtPayload } }>;
+  /** Issues an HS256 token for `subject` that expires after JWT_EXPIRE_MINUTES. */
+  sign(subject: string, claims?: Readonly<Record<string, unknown>>): Promise<string>;
+  /** Verifies a token and returns its claims; rejects with a 401 {@link HttpError}. */
+  verify(token: string): Promise<JwtPayload>;
+}
+
+/** The JWT authentication the http plugin builds from SECRET_KEY or JWT_JWKS_URL, for apps. */
+export const HttpAuth = token<HttpAuth>("twelvefold/http/HttpAuth");
+
+const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"] as const;
+const JWKS_TTL_MS = 10 * 60_000;
+
+function unauthorized(reason: string, detail: string, error?: "invalid_token"): HttpError {
+  const challenge = error
+    ? `Bearer realm="api", error="${error}", error_description="${detail}"`
+    : 'Bearer realm="api"';
+  return new HttpError("TF_HTTP_UNAUTHORIZED", `http: ${reason}`, {
+    detail,
+    headers: { "www-authenticate": challenge },
+  });
+}
+
+/**
+ * Builds the JWT authentication. HS256 with the secret key, or a JWKS URL (keys cached for ten
+ * minutes and refetched when a token names an unknown key). Uses hono/jwt for the cryptography.
+ *
+ * @example
+ * ```ts
+ * const auth = createAuth({ secretKey: config.SECRET_KEY, expireMinutes: 60 });
+ * app.get("/me", auth.middleware(), (c) => c.json({ sub: requestFacts(c).subject }));
+ * ```
+ */
+export function createAuth(options: AuthOptions): HttpAuth {
+  const clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+  const verification = {
+    ...(options.audience ? { aud: options.audience } : {}),
+    ...(options.issuer ? { iss: options.issuer } : {}),
+  };
+  let keys: { value: Jwk[]; fetchedAt: number } | undefined;
+
+  async function jwks(refresh: boolean): Promise<Jwk[]> {
+    const url = options.jwksUrl as string;
+    if (keys && !refresh && Date.now() - keys.fetchedAt < JWKS_TTL_MS) return keys.value;
+    const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+    if (!response.ok) throw new Error(`http: cannot fetch the JWKS from "${url}": status ${response.status}`);
+    const body = (await response.json()) as { keys?: unknown };
+    if (!Array.isArray(body.keys)) throw new Error(`http: the JWKS at "${url}" has no "keys" array`);
+    keys = { value: body.keys as Jwk[], fetchedAt: Date.now() };
+    return keys.value;
+  }
+
+  async function check(token: string): Promise<JwtPayload> {
+    let payload: JwtPayload;
+    try {
+      if (options.jwksUrl) {
+        const opts = { allowedAlgorithms: ASYMMETRIC, verification };
+        try {
+          payload = await verifyWithJwks(token, { ...opts, keys: await jwks(false) });
+        } catch (error) {
+          if ((error as Error).name !== "JwtTokenInvalid") throw error;
+          payload = await verifyWithJwks(token, { ...opts, keys: await jwks(true) });
+        }
+      } else if (options.secretKey) {
+        payload = await verify(token, options.secretKey, { alg: "HS256", ...verification });
+      } else {
+        throw new HttpError(
+          "TF_HTTP_UNAUTHORIZED",
+          "http: authentication is not configured: set SECRET_KEY or JWT_JWKS_URL",
+          {
+            detail: "Authentication is not available",
+          },
+        );
+      }
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      const name = (error as Error).name;
+      const expired = name === "JwtTokenExpired";
+      throw unauthorized(
+        `token rejected: ${name}`,
+        expired ? "The token has expired" : "The token is invalid",
+        "invalid_token",
+      );
+    }
+    if (typeof payload.exp !== "number") {
+      throw unauthorized("token rejected: no exp claim", "The token has no expiry", "invalid_token");
+    }
+    return payload;
+  }
+
+  return {
+    middleware() {
+      return async function authenticate(c, next) {
+        const header = c.req.header("authorization");
+        const match = header ? /^Bearer[ ]+([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(header) : null;
+        if (!match) throw unauthorized("no bearer token", "A bearer token is required");
+        const payload = await check(match[1] as string);
+        c.set("jwtPayload", payload);
+        c.env.subject = typeof payload.sub === "string" ? payload.sub : undefined;
+        await next();
+      };
+    },
+    async sign(subject, claims = {}) {
+      if (!options.secretKey) throw new Error("http: cannot sign tokens: SECRET_KEY is not set");
+      const now = clock();
+      return await sign(
+        {
+          ...claims,
+          sub: subject,
+          iat: now,
+          exp: now + options.expireMinutes * 60,
+          ...(options.audience ? { aud: options.audience } : {}),
+          ...(options.issuer ? { iss: options.issuer } : {}),
+        },
+        options.secretKey,
+        "HS256",
+      );
+    },
+    verify: check,
+  };
+}

@@ -1,0 +1,55 @@
+import { env, type Profile, secret } from "@twelvefold/kernel";
+import * as v from "valibot";
+
+/**
+ * The http plugin's settings, keyed by env var name. SECRET_KEY is optional (only the JWT
+ * middleware needs it) except in production, which requires one of at least 32 characters.
+ */
+export function httpConfig(profile: Profile) {
+  const secretKey =
+    profile === "production" ? secret(env.string({ minLength: 32 })) : secret(v.optional(env.string({ minLength: 1 })));
+  return {
+    PORT: v.optional(env.port(), "8000"),
+    HOST: v.optional(env.string({ minLength: 1 }), "0.0.0.0"),
+    SECRET_KEY: secretKey,
+    JWT_EXPIRE_MINUTES: v.optional(env.integer({ min: 1 }), "60"),
+    /** Verify tokens against this JWKS instead of HS256 with SECRET_KEY. */
+    JWT_JWKS_URL: v.optional(env.url({ protocols: ["https:", "http:"] })),
+    JWT_AUDIENCE: v.optional(env.string({ minLength: 1 })),
+    JWT_ISSUER: v.optional(env.string({ minLength: 1 })),
+    /** Largest request body, in bytes (413 above it). */
+    HTTP_BODY_LIMIT_BYTES: v.optional(env.integer({ min: 1 }), String(1024 * 1024)),
+    /** Time a handler has to produce a response (504 after it, its work aborted); 0 turns it off. */
+    HTTP_REQUEST_TIMEOUT_MS: v.optional(env.integer({ min: 0 }), "30000"),
+    /** Largest request head, in bytes, where the runtime allows setting it (Node). */
+    HTTP_MAX_HEADER_BYTES: v.optional(env.integer({ min: 1024 }), "16384"),
+    /** Seconds an idle keep-alive connection stays open. */
+    HTTP_IDLE_TIMEOUT_S: v.optional(env.integer({ min: 1, max: 255 }), "10"),
+    /** Origins allowed by CORS; empty means no cross-origin access. `*` cannot go with credentials. */
+    HTTP_CORS_ORIGINS: v.optional(env.list(), ""),
+    HTTP_CORS_CREDENTIALS: v.optional(env.boolean(), "false"),
+    /** Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed; none by default. */
+    TRUSTED_PROXIES: v.optional(env.list(), ""),
+    /** Strict-Transport-Security max-age in seconds; 0 leaves the header out. */
+    HTTP_HSTS_MAX_AGE: v.optional(env.integer({ min: 0 }), "31536000"),
+    HTTP_FRAME_OPTIONS: v.optional(env.picklist(["DENY", "SAMEORIGIN"]), "DENY"),
+    HTTP_REFERRER_POLICY: v.optional(
+      env.picklist(["no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"]),
+      "no-referrer",
+    ),
+    /** Content-Security-Policy, sent with HTML responses. */
+    HTTP_CSP: v.optional(env.string({ minLength: 1 }), "default-src 'self'; frame-ancestors 'none'; object-src 'none'"),
+    /**
+     * At drain, the listener closes once the requests in flight when draining began have answered
+     * (each with `Connection: close`), or after this long, whichever comes first.
+     */
+    HTTP_DRAIN_GRACE_MS: v.optional(env.integer({ min: 0 }), "1000"),
+    /** One JSON line per request (probes excepted). */
+    HTTP_ACCESS_LOG: v.optional(env.boolean(), "true"),
+  };
+}
+
+/** The parsed settings. */
+export type HttpConfig = {
+  [K in keyof ReturnType<typeof httpConfig>]: v.InferOutput<ReturnType<typeof httpConfig>[K]>;
+};

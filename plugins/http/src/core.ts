@@ -1,0 +1,220 @@
+import type { Counter, Histogram, HttpMiddleware, Logger, RequestFacts, Tracer } from "@twelvefold/kernel";
+import type { Context, MiddlewareHandler, Next } from "hono";
+import { routePath } from "hono/route";
+import type { ProxyCheck } from "./client-ip.ts";
+import { HttpError } from "./errors.ts";
+import type { InFlight } from "./inflight.ts";
+import { errorResponse, problemResponse } from "./problem.ts";
+import { type PeerInfo, RequestState } from "./request.ts";
+import type { HeaderList } from "./security.ts";
+
+/**
+ * The Hono environment of the http plugin's app. The request's facts travel as Hono's `env`
+ * (`c.env`), which costs nothing per request where a context variable would allocate a Map;
+ * read them with {@link requestFacts}.
+ */
+export interface HttpEnv {
+  Bindings: RequestState;
+}
+
+/**
+ * The facts of the request being handled: request id, client IP, subject, abort signal.
+ *
+ * @example
+ * ```ts
+ * app.get("/whoami", (c) => c.json({ ip: requestFacts(c).clientIp }));
+ * ```
+ */
+export function requestFacts(c: Context<HttpEnv>): RequestFacts {
+  return c.env;
+}
+
+/** Builds the per-request state; one object, reused options. */
+export function stateFactory(
+  inflight: InFlight,
+  trusted: ProxyCheck,
+  now: () => number,
+): (request: Request, peer: PeerInfo | undefined) => RequestState {
+  const options = { now: 0, early: true, trusted, shared: inflight.shared };
+  return function createState(request, peer) {
+    options.now = now();
+    options.early = !inflight.closing;
+    return new RequestState(request, peer, options);
+  };
+}
+
+/** The request metrics, registered once when a Meter is present (the in-flight gauge reads at scrape). */
+export interface RequestMetrics {
+  readonly total: Counter;
+  readonly duration: Histogram;
+}
+
+/** What the core middleware needs; built once at start. */
+export interface CoreOptions {
+  readonly inflight: InFlight;
+  readonly bodyLimit: number;
+  /** Milliseconds a handler has to answer; 0 for no limit. */
+  readonly timeoutMs: number;
+  readonly csp: string;
+  /** Security headers for every response (see securityHeaderList). */
+  readonly security: HeaderList;
+  /** Middleware from other plugins (`HttpRoutes.use`), read per request so late ones apply. */
+  readonly middleware: readonly HttpMiddleware[];
+  /** Paths answered as probes: no span, metrics, access log or plugin middleware. */
+  readonly probes: ReadonlySet<string>;
+  readonly logger: Logger;
+  readonly accessLog: boolean;
+  readonly tracer: Tracer | undefined;
+  readonly metrics: RequestMetrics | undefined;
+  readonly now: () => number;
+}
+
+const UNMATCHED = "unmatched";
+/** The path the core middleware is mounted on; a request that ends on it matched no route. */
+export const CORE_PATH = "/*";
+
+/**
+ * Everything every request needs, in one middleware: request id, client facts, body limit,
+ * timeout, the server span, RED metrics, the access log, `Connection: close` while draining.
+ * One layer instead of seven keeps the per-request cost (closures, awaits, header passes) low;
+ * this is where a naive stack of separate middleware loses most of its throughput.
+ */
+export function coreMiddleware(options: CoreOptions): MiddlewareHandler<HttpEnv> {
+  const { inflight, probes, tracer, metrics, logger, now, bodyLimit, timeoutMs, middleware } = options;
+  const accessLog = options.accessLog;
+  const finish = finisher(options.security, options.csp, inflight);
+  const chain = (c: Context<HttpEnv>, next: Next, state: RequestState): Promise<Response> => {
+    const last = () => next().then(() => c.res);
+    // Preflights are CORS's business; counting them against a rate limit would break browsers.
+    if (middleware.length === 0 || state.request.method === "OPTIONS") return last();
+    if (middleware.length === 1) return Promise.resolve((middleware[0] as HttpMiddleware)(state.request, state, last));
+    const dispatch = (index: number): Promise<Response> => {
+      const mw = middleware[index] as HttpMiddleware;
+      const rest = index + 1 === middleware.length ? last : () => dispatch(index + 1);
+      return Promise.resolve(mw(state.request, state, rest));
+    };
+    return dispatch(0);
+  };
+
+  return async function twelvefoldCore(c, next) {
+    const state = c.env;
+    const request = state.request;
+
+    if (probes.has(c.req.path)) {
+      state.probe = true;
+      await next();
+      finish(c, state.requestId);
+      return;
+    }
+
+    const length = request.headers.get("content-length");
+    if (length !== null && Number(length) > bodyLimit) {
+      c.res = problemResponse("TF_HTTP_BODY_TOO_LARGE", {
+        detail: `The request body exceeds ${bodyLimit} bytes`,
+        requestId: state.requestId,
+      });
+      finish(c, state.requestId);
+      return;
+    }
+
+    const span = tracer?.startSpan(request.method, { kind: "server", carrier: request.headers });
+    inflight.add(state);
+    let response: Response;
+    try {
+      const work = span && tracer ? tracer.withSpan(span, () => chain(c, next, state)) : chain(c, next, state);
+      response = timeoutMs > 0 ? await withTimeout(work, state) : await work;
+    } catch (error) {
+      response = failure(error, state, logger);
+    } finally {
+      inflight.delete(state);
+    }
+    if (response !== c.res) c.res = response;
+    finish(c, state.requestId);
+
+    const status = c.res.status;
+    const matched = routePath(c);
+    const route = status === 404 && matched === CORE_PATH ? UNMATCHED : matched;
+    const seconds = (now() - state.startedAt) / 1000;
+    if (span) {
+      if (span.isRecording()) {
+        span.updateName(`${request.method} ${route}`);
+        span.setAttributes({
+          "http.request.method": request.method,
+          "url.path": c.req.path,
+          "http.route": route,
+          "http.response.status_code": status,
+          "request.id": state.requestId,
+        });
+        if (status >= 500) span.setStatus("error");
+      }
+      span.end();
+    }
+    if (metrics) {
+      metrics.total.inc({ method: request.method, route, status });
+      metrics.duration.observe({ method: request.method, route }, seconds);
+    }
+    if (accessLog && logger.enabled("info")) {
+      logger.info("request", {
+        method: request.method,
+        path: c.req.path,
+        route,
+        status,
+        duration_ms: Math.round(seconds * 100_000) / 100,
+        request_id: state.requestId,
+        trace_id: span?.traceId,
+        span_id: span?.spanId,
+      });
+    }
+  };
+}
+
+/** Races the handler against the request's timeout, which the in-flight sweeper fires. */
+function withTimeout(work: Promise<Response>, state: RequestState): Promise<Response> {
+  return new Promise<Response>((resolve, reject) => {
+    state.expire = (reason) => {
+      resolve(errorResponse(reason instanceof HttpError ? reason : timeoutError(), state.requestId));
+    };
+    work.then(
+      (response) => {
+        state.expire = undefined;
+        resolve(response);
+      },
+      (error: unknown) => {
+        state.expire = undefined;
+        reject(error);
+      },
+    );
+  });
+}
+
+function timeoutError(): HttpError {
+  return new HttpError("TF_HTTP_TIMEOUT", "http: request timed out", { detail: "The server did not answer in time" });
+}
+
+/** A middleware from another plugin threw (Hono's onError handles the routes' own errors). */
+function failure(error: unknown, state: RequestState, logger: Logger): Response {
+  if (error instanceof HttpError) return errorResponse(error, state.requestId);
+  logger.error("request failed", { error, request_id: state.requestId });
+  return problemResponse("TF_HTTP_INTERNAL", { requestId: state.requestId });
+}
+
+/**
+ * Sets what every response gets; a frozen response (a proxied fetch) is copied first. Nothing in
+ * the stack adds `X-Powered-By` or `Server`, so there is nothing to strip per request.
+ */
+function finisher(security: HeaderList, csp: string, inflight: InFlight) {
+  return function finish(c: Context<HttpEnv>, requestId: string): void {
+    let headers = c.res.headers;
+    try {
+      headers.set("x-request-id", requestId);
+    } catch {
+      c.res = new Response(c.res.body, c.res);
+      headers = c.res.headers;
+      headers.set("x-request-id", requestId);
+    }
+    for (const [name, value] of security) headers.set(name, value);
+    if (inflight.closing) headers.set("connection", "close");
+    const type = headers.get("content-type");
+    if (type?.startsWith("text/html")) headers.set("content-security-policy", csp);
+  };
+}

@@ -1,0 +1,263 @@
+import {
+  definePlugin,
+  detectRuntime,
+  HttpHandler,
+  type HttpMethod,
+  type HttpMiddleware,
+  HttpRoutes,
+  latencyBuckets,
+  Meter,
+  metricNames,
+  type Plugin,
+  type Runtime,
+  Tracer,
+  token,
+} from "@twelvefold/kernel";
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { createAuth, HttpAuth } from "./auth.ts";
+import { trustedProxies } from "./client-ip.ts";
+import { type HttpConfig, httpConfig } from "./config.ts";
+import { CORE_PATH, coreMiddleware, type HttpEnv, type RequestMetrics, stateFactory } from "./core.ts";
+import { DrainDeadlineError, HttpError, type HttpErrorCode } from "./errors.ts";
+import { InFlight } from "./inflight.ts";
+import { addProbes, beforeOpen, PROBE_PATHS } from "./probes.ts";
+import { errorResponse, problemResponse } from "./problem.ts";
+import type { PeerInfo } from "./request.ts";
+import { corsMiddleware, securityHeaderList } from "./security.ts";
+
+/** The Hono app every route lives on. Apps add routes to it during their plugin's `start`. */
+export type HttpApp = Hono<HttpEnv>;
+
+/** The http plugin's Hono app, for apps. */
+export const HttpApp = token<HttpApp>("twelvefold/http/HttpApp");
+
+/** Where the server listens, once bound (PORT 0 picks a free port). */
+export interface HttpListener {
+  readonly port: number;
+  readonly hostname: string;
+  /** `http://host:port`, with a loopback host when bound to every interface. */
+  readonly url: string;
+}
+
+/** The bound address, for tests and logs. */
+export const HttpListener = token<HttpListener>("twelvefold/http/HttpListener");
+
+/** Options of {@link http}: config values that win over the environment, and the runtime. */
+export interface HttpOptions extends Partial<HttpConfig> {
+  /** The runtime adapter that serves (default: detected). Pass the same one the app uses. */
+  readonly runtime?: Runtime;
+}
+
+const STATUS_CODES: Readonly<Record<number, HttpErrorCode>> = {
+  400: "TF_HTTP_BAD_REQUEST",
+  401: "TF_HTTP_UNAUTHORIZED",
+  403: "TF_HTTP_FORBIDDEN",
+  404: "TF_HTTP_NOT_FOUND",
+  405: "TF_HTTP_METHOD_NOT_ALLOWED",
+  413: "TF_HTTP_BODY_TOO_LARGE",
+  429: "TF_HTTP_RATE_LIMITED",
+  503: "TF_HTTP_UNAVAILABLE",
+  504: "TF_HTTP_TIMEOUT",
+};
+
+/**
+ * The http plugin: binds PORT and HOST, serves the probes, and wraps every request with request
+ * ids, problem+json errors, limits, security headers, CORS, tracing, metrics and an access log.
+ * On drain it answers with `Connection: close`, stops listening once the requests that were in
+ * flight when draining began have answered, waits for the rest up to the deadline, then aborts
+ * what is left (and the process exits 1).
+ *
+ * @example
+ * ```ts
+ * const routes = definePlugin({
+ *   name: "routes", requires: [HttpApp],
+ *   start({ get }) { get(HttpApp).get("/hello", (c) => c.json({ hello: "world" })); },
+ * });
+ * await createApp({ name: "svc", plugins: [http(), routes] }).run();
+ * ```
+ */
+export function http(options: HttpOptions = {}): Plugin {
+  const { runtime: givenRuntime, ...overrides } = options;
+  return definePlugin({
+    name: "http",
+    config: httpConfig,
+    optional: [Tracer],
+    late: [Meter],
+    provides: [HttpApp, HttpRoutes, HttpHandler, HttpListener, HttpAuth],
+    async start({ config: parsed, logger, lifecycle, find, provide, onDrain, onStop }) {
+      const config = { ...parsed, ...overrides } as HttpConfig;
+      const runtime = givenRuntime ?? detectRuntime();
+      const now = () => performance.now();
+      const inflight = new InFlight(config.HTTP_REQUEST_TIMEOUT_MS, now);
+      const probes = new Set<string>(PROBE_PATHS);
+      const middleware: HttpMiddleware[] = [];
+      const createState = stateFactory(inflight, trustedProxies(config.TRUSTED_PROXIES), now);
+      const core = {
+        inflight,
+        bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
+        timeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+        csp: config.HTTP_CSP,
+        security: await securityHeaderList(config),
+        middleware,
+        probes,
+        logger,
+        accessLog: config.HTTP_ACCESS_LOG,
+        // Looked up when the router opens: Meter is `late` (the metrics plugin starts after us, it needs HttpRoutes).
+        tracer: undefined as Tracer | undefined,
+        metrics: undefined as RequestMetrics | undefined,
+        now,
+      };
+      const app = new Hono<HttpEnv>();
+      // Hono compiles its router on the first request; routes must all be in by then.
+      let open = false;
+      const lateRouteCheck = (what: string) => {
+        if (open) {
+          throw new HttpError(
+            "TF_HTTP_ROUTES_CLOSED",
+            `http: cannot add ${what} after the first request: add it during start`,
+          );
+        }
+      };
+
+      let coreHandler = coreMiddleware(core);
+      app.use(CORE_PATH, function core(c, next) {
+        return coreHandler(c, next);
+      });
+      const cors = corsMiddleware(config);
+      if (cors) app.use(CORE_PATH, cors);
+      addProbes(app, lifecycle);
+
+      app.notFound((c) => problemResponse("TF_HTTP_NOT_FOUND", { requestId: c.env.requestId }));
+      app.onError((error, c) => {
+        const requestId = c.env.requestId;
+        if (error instanceof HttpError) return errorResponse(error, requestId);
+        if (error instanceof HTTPException && error.status < 500) {
+          return problemResponse(STATUS_CODES[error.status] ?? "TF_HTTP_BAD_REQUEST", { requestId });
+        }
+        logger.error("request failed", { error, request_id: requestId, method: c.req.method, path: c.req.path });
+        return problemResponse("TF_HTTP_INTERNAL", { requestId });
+      });
+
+      // Before the router opens, a small app with the same headers answers probes and 503s.
+      const gate = async (request: Request): Promise<Response> => {
+        const response = await beforeOpen(request, lifecycle);
+        for (const [name, value] of core.security) response.headers.set(name, value);
+        return response;
+      };
+
+      const openRouter = () => {
+        open = true;
+        core.tracer = find(Tracer);
+        const meter = find(Meter);
+        if (meter) {
+          core.metrics = {
+            total: meter.counter({
+              name: metricNames.httpRequests,
+              help: "HTTP requests answered, by method, route template and status.",
+              labelNames: ["method", "route", "status"],
+            }),
+            duration: meter.histogram({
+              name: metricNames.httpRequestDuration,
+              help: "Time to answer HTTP requests, by method and route template.",
+              labelNames: ["method", "route"],
+              buckets: latencyBuckets,
+            }),
+          };
+          meter.gauge({
+            name: metricNames.httpRequestsInFlight,
+            help: "HTTP requests being handled.",
+            collect: (gauge) => gauge.set(undefined, inflight.size),
+          });
+        }
+        coreHandler = coreMiddleware(core);
+      };
+
+      const entry = (request: Request, peer: PeerInfo | undefined): Response | Promise<Response> => {
+        if (!open) {
+          if (!lifecycle.ready) return gate(request);
+          openRouter();
+        }
+        return app.fetch(request, createState(request, peer));
+      };
+
+      const server = await runtime.serve({
+        port: config.PORT,
+        hostname: config.HOST,
+        fetch: entry,
+        // The core answers a declared Content-Length over the limit with a problem+json 413; the
+        // runtime's own cap, with slack above it, stops undeclared (chunked) bodies with a bare 413.
+        maxRequestBodySize: config.HTTP_BODY_LIMIT_BYTES + 64 * 1024,
+        idleTimeoutSeconds: config.HTTP_IDLE_TIMEOUT_S,
+        maxHeaderBytes: config.HTTP_MAX_HEADER_BYTES,
+      });
+      const shownHost = server.hostname === "0.0.0.0" || server.hostname === "::" ? "127.0.0.1" : server.hostname;
+      const listener: HttpListener = {
+        port: server.port,
+        hostname: server.hostname,
+        url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${server.port}`,
+      };
+      logger.info("listening", { url: listener.url, port: server.port, hostname: server.hostname });
+
+      lifecycle.draining.addEventListener("abort", () => inflight.beginClosing(), { once: true });
+      let stopped = false;
+      onDrain(async (deadline) => {
+        const began = now();
+        const pending = inflight.size;
+        // Busy keep-alive connections leave on their own: each answer now says Connection: close.
+        // Closing the listener closes idle keep-alive connections at once, and one that looks idle
+        // may have a request on the wire; so it waits until the connections that were busy when
+        // draining began have answered (and their peers had time to send), within a grace period.
+        const grace = AbortSignal.timeout(config.HTTP_DRAIN_GRACE_MS);
+        await inflight.earlyDone(AbortSignal.any([deadline, grace]));
+        const closed = server.stop();
+        stopped = true;
+        logger.info("listener closed", { in_flight: inflight.size });
+        const deadlinePassed = new Promise<void>((resolve) => {
+          if (deadline.aborted) resolve();
+          deadline.addEventListener("abort", () => resolve(), { once: true });
+        });
+        await Promise.race([Promise.all([closed, inflight.idle(deadline)]), deadlinePassed]);
+        if (deadline.aborted) {
+          const error = new DrainDeadlineError(inflight.size);
+          inflight.abortAll(error);
+          await server.stop({ force: true }).catch(() => {});
+          throw error;
+        }
+        logger.info("drained", { in_flight_at_drain: pending, duration_ms: Math.round(now() - began) });
+      });
+      onStop(async () => {
+        inflight.close();
+        if (!stopped) {
+          stopped = true;
+          await server.stop({ force: true });
+        }
+      });
+
+      provide(HttpApp, app);
+      provide(HttpListener, listener);
+      provide(HttpHandler, { fetch: async (request: Request) => await entry(request, undefined) });
+      provide(HttpRoutes, {
+        add(method: HttpMethod, path: string, handler, routeOptions) {
+          lateRouteCheck(`route "${method} ${path}"`);
+          if (routeOptions?.probe) probes.add(path);
+          app.on(method, path, (c) => handler(c.req.raw));
+        },
+        use(mw, useOptions) {
+          lateRouteCheck(`middleware "${useOptions.name}"`);
+          middleware.push(mw);
+        },
+      });
+      provide(
+        HttpAuth,
+        createAuth({
+          secretKey: config.SECRET_KEY,
+          jwksUrl: config.JWT_JWKS_URL,
+          audience: config.JWT_AUDIENCE,
+          issuer: config.JWT_ISSUER,
+          expireMinutes: config.JWT_EXPIRE_MINUTES,
+        }),
+      );
+    },
+  });
+}

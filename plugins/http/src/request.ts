@@ -1,0 +1,83 @@
+import type { RequestFacts } from "@twelvefold/kernel";
+import { type ProxyCheck, resolveClientIp } from "./client-ip.ts";
+
+/** An incoming X-Request-Id is honoured only in this shape, so it cannot inject into logs. */
+const WELL_FORMED_ID = /^[\w.:-]{8,128}$/;
+
+/** The request id: the incoming one when well formed, else a fresh UUID. */
+export function requestIdOf(request: Request): string {
+  const incoming = request.headers.get("x-request-id");
+  return incoming !== null && WELL_FORMED_ID.test(incoming) ? incoming : crypto.randomUUID();
+}
+
+/** What the http plugin's context carries per request besides the request. */
+export interface PeerInfo {
+  readonly remoteAddress: string | undefined;
+}
+
+/**
+ * One request in flight: its facts for middleware, its abort signal, and its place in the
+ * in-flight set that timeouts and the drain walk. Derived values (client IP, signal) are built
+ * only when read: the hot path allocates this object and nothing else.
+ */
+export class RequestState implements RequestFacts {
+  readonly request: Request;
+  readonly requestId: string;
+  readonly startedAt: number;
+  /** True when the request began before draining did; the drain waits for these first. */
+  readonly early: boolean;
+  subject: string | undefined = undefined;
+  /** A probe: no span, metrics, access log or plugin middleware. */
+  probe = false;
+  /** Set while the request waits on its timeout; resolving it answers 504. */
+  expire: ((reason: Error) => void) | undefined = undefined;
+  readonly #peer: PeerInfo | undefined;
+  readonly #trusted: ProxyCheck;
+  readonly #shared: AbortSignal;
+  #clientIp: string | undefined;
+  #controller: AbortController | undefined;
+  #signal: AbortSignal | undefined;
+
+  constructor(request: Request, peer: PeerInfo | undefined, options: RequestStateOptions) {
+    this.request = request;
+    this.requestId = requestIdOf(request);
+    this.startedAt = options.now;
+    this.early = options.early;
+    this.#peer = peer;
+    this.#trusted = options.trusted;
+    this.#shared = options.shared;
+  }
+
+  get clientIp(): string {
+    this.#clientIp ??=
+      resolveClientIp(this.#peer?.remoteAddress, this.request.headers.get("x-forwarded-for"), this.#trusted) ??
+      "unknown";
+    return this.#clientIp;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#signal === undefined) {
+      this.#controller ??= new AbortController();
+      this.#signal = AbortSignal.any([this.request.signal, this.#controller.signal, this.#shared]);
+    }
+    return this.#signal;
+  }
+
+  /** Aborts this request's work (timeout, drain deadline). */
+  abort(reason: Error): void {
+    this.#controller ??= new AbortController();
+    this.#controller.abort(reason);
+    const expire = this.expire;
+    this.expire = undefined;
+    expire?.(reason);
+  }
+}
+
+/** Options for {@link RequestState}. */
+export interface RequestStateOptions {
+  readonly now: number;
+  readonly early: boolean;
+  readonly trusted: ProxyCheck;
+  /** Aborted for every request at once when the drain deadline passes. */
+  readonly shared: AbortSignal;
+}

@@ -1,0 +1,95 @@
+import { expect, test } from "bun:test";
+import {
+  type Counter,
+  definePlugin,
+  type Gauge,
+  type Histogram,
+  type Labels,
+  Meter,
+  override,
+  type Span,
+  Tracer,
+} from "@twelvefold/kernel";
+import { startApp } from "../test/start.ts";
+import { HttpApp } from "./plugin.ts";
+
+function fakeTracer() {
+  const spans: Array<{ name: string; attributes: Record<string, unknown>; carrier: unknown; ended: boolean }> = [];
+  const tracer: Tracer = {
+    startSpan(name, options) {
+      const record = { name, attributes: { ...options?.attributes }, carrier: options?.carrier, ended: false };
+      spans.push(record);
+      const span: Span = {
+        traceId: "0af7651916cd43dd8448eb211c80319c",
+        spanId: "b7ad6b7169203331",
+        isRecording: () => true,
+        setAttribute: (key, value) => {
+          record.attributes[key] = value;
+        },
+        setAttributes: (attributes) => Object.assign(record.attributes, attributes),
+        addEvent() {},
+        recordException() {},
+        setStatus() {},
+        updateName: (next) => {
+          record.name = next;
+        },
+        end: () => {
+          record.ended = true;
+        },
+      };
+      return span;
+    },
+    withSpan: (_span, fn) => fn(),
+    inject() {},
+    activeSpan: () => undefined,
+  } as Tracer;
+  return { tracer, spans };
+}
+
+function fakeMeter() {
+  const observed: Array<{ metric: string; labels: Labels | undefined; value: number }> = [];
+  const record =
+    (metric: string) =>
+    (labels: Labels | undefined, value = 1) =>
+      observed.push({ metric, labels, value });
+  const meter: Meter = {
+    counter: (o): Counter => ({ inc: (labels, value) => record(o.name)(labels, value) }),
+    gauge: (o): Gauge => ({
+      set: record(o.name),
+      inc: (l, v) => record(o.name)(l, v),
+      dec: (l, v) => record(o.name)(l, -(v ?? 1)),
+    }),
+    histogram: (o): Histogram => ({ observe: record(o.name) }),
+  };
+  return { meter, observed };
+}
+
+const routes = definePlugin({
+  name: "routes",
+  requires: [HttpApp],
+  start({ get }) {
+    get(HttpApp).get("/sessions/:id", (c) => c.json({ id: c.req.param("id") }));
+  },
+});
+
+test("a server span per request, named by route template, continuing the incoming trace", async () => {
+  const { tracer, spans } = fakeTracer();
+  const { meter, observed } = fakeMeter();
+  await using t = await startApp([routes], { overrides: [override(Tracer, tracer), override(Meter, meter)] });
+  const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  await t.handle("/sessions/abc", { headers: { traceparent } });
+  await t.handle("/livez");
+  expect(spans).toHaveLength(1);
+  expect(spans[0]?.name).toBe("GET /sessions/:id");
+  expect(spans[0]?.ended).toBe(true);
+  expect((spans[0]?.carrier as Headers | undefined)?.get("traceparent")).toBe(traceparent);
+  expect(spans[0]?.attributes["http.route"]).toBe("/sessions/:id");
+  const total = observed.filter((o) => o.metric === "http_requests_total");
+  expect(total).toEqual([
+    { metric: "http_requests_total", labels: { method: "GET", route: "/sessions/:id", status: 200 }, value: 1 },
+  ]);
+  const duration = observed.find((o) => o.metric === "http_request_duration_seconds");
+  expect(duration?.labels).toEqual({ method: "GET", route: "/sessions/:id" });
+  const log = t.logs.find((l) => l.message === "request");
+  expect(log?.trace_id).toBe("0af7651916cd43dd8448eb211c80319c");
+});

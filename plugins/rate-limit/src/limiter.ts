@@ -1,0 +1,161 @@
+import type { HttpMiddleware, Logger, RateLimitResult, RateLimitStore, RequestFacts } from "@twelvefold/kernel";
+import { RateLimitPolicyError } from "./errors.ts";
+import { policyHeader, rateLimitHeader, rejection } from "./headers.ts";
+
+/** What identifies a client: its address, its API key, its authenticated subject, or your function. */
+export type RateKey = "ip" | "api-key" | "subject" | ((request: Request, facts: RequestFacts) => string | undefined);
+
+/** One quota. */
+export interface RatePolicy {
+  /** Names the policy in headers, store keys and messages. */
+  readonly name: string;
+  /**
+   * The requests it covers: `"*"` (all, the default), an exact path, a prefix ending in `*`
+   * (`"/chat/*"`), or a predicate. The first matching policy applies.
+   */
+  readonly match?: string | ((request: Request, path: string) => boolean);
+  /** Requests admitted per window per client. */
+  readonly limit: number;
+  /** Window length (default one minute). */
+  readonly windowMs?: number;
+  /** Default `"ip"`. A request with no API key or no subject falls back to its address. */
+  readonly key?: RateKey;
+}
+
+/** Options for {@link createRateLimiter}. */
+export interface RateLimiterOptions {
+  readonly policies: readonly RatePolicy[];
+  /** Header of the API key, for the `api-key` key (default `x-api-key`). */
+  readonly apiKeyHeader?: string;
+  /** Where a failing store is reported (the limiter then admits: an outage of the store is not one of the app). */
+  readonly logger?: Logger;
+  /** Called on every 429 (the plugin counts them in `rate_limit_rejections_total`). */
+  readonly onReject?: (policy: string) => void;
+}
+
+interface Compiled {
+  readonly name: string;
+  readonly matches: (request: Request, path: string) => boolean;
+  readonly limit: number;
+  readonly windowMs: number;
+  readonly key: RateKey;
+  readonly policyHeader: string;
+  readonly prefix: string;
+  readonly ipPrefix: string;
+}
+
+const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+
+function compile(policy: RatePolicy): Compiled {
+  const windowMs = policy.windowMs ?? 60_000;
+  if (!Number.isInteger(policy.limit) || policy.limit < 1) {
+    throw new RateLimitPolicyError(`rate-limit: policy "${policy.name}" has an invalid limit: "${policy.limit}"`);
+  }
+  if (!Number.isFinite(windowMs) || windowMs < 1) {
+    throw new RateLimitPolicyError(`rate-limit: policy "${policy.name}" has an invalid window: "${windowMs}" ms`);
+  }
+  const match = policy.match ?? "*";
+  let matches: Compiled["matches"];
+  if (typeof match === "function") matches = match;
+  else if (match === "*") matches = () => true;
+  else if (match.endsWith("*")) {
+    const prefix = match.slice(0, -1);
+    matches = (_request, path) => path.startsWith(prefix);
+  } else matches = (_request, path) => path === match;
+  return {
+    name: policy.name,
+    matches,
+    limit: policy.limit,
+    windowMs,
+    key: policy.key ?? "ip",
+    policyHeader: policyHeader(policy.name, policy.limit, windowMs),
+    prefix: `rl:${policy.name}:`,
+    ipPrefix: `rl:${policy.name}:ip:`,
+  };
+}
+
+/** The path of a request URL without building a URL object. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const query = url.indexOf("?", start);
+  return query < 0 ? url.slice(start) : url.slice(start, query);
+}
+
+/**
+ * Builds the rate-limit middleware over any {@link RateLimitStore}: the first matching policy
+ * counts the request against the client's quota; the response carries `RateLimit-Policy` and
+ * `RateLimit`, and a request over the quota is a 429 with `Retry-After` and a problem+json body.
+ *
+ * @example
+ * ```ts
+ * const limit = createRateLimiter(store, {
+ *   policies: [{ name: "chat", match: "/chat/*", limit: 20 }, { name: "default", limit: 100 }],
+ * });
+ * routes.use(limit, { name: "rate-limit" });
+ * ```
+ */
+export function createRateLimiter(store: RateLimitStore, options: RateLimiterOptions): HttpMiddleware {
+  const policies = options.policies.map(compile);
+  const names = new Set<string>();
+  for (const policy of policies) {
+    if (names.has(policy.name)) throw new RateLimitPolicyError(`rate-limit: two policies are named "${policy.name}"`);
+    names.add(policy.name);
+  }
+  const needsPath = options.policies.some((p) => typeof p.match !== "undefined" && p.match !== "*");
+  const apiKeyHeader = options.apiKeyHeader ?? "x-api-key";
+  let lastWarning = 0;
+
+  const keyOf = async (policy: Compiled, request: Request, facts: RequestFacts): Promise<string> => {
+    const { key } = policy;
+    if (key === "subject" && facts.subject !== undefined) return `${policy.prefix}sub:${facts.subject}`;
+    if (key === "api-key") {
+      const apiKey = request.headers.get(apiKeyHeader);
+      // Hashed: store keys show up in Redis and in logs, API keys must not.
+      if (apiKey)
+        return `${policy.prefix}key:${hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(apiKey)))}`;
+    }
+    if (typeof key === "function") {
+      const custom = key(request, facts);
+      if (custom !== undefined) return `${policy.prefix}fn:${custom}`;
+    }
+    return `${policy.prefix}ip:${facts.clientIp}`;
+  };
+
+  return async function rateLimit(request, facts, next) {
+    const path = needsPath ? pathOf(request.url) : "";
+    let policy: Compiled | undefined;
+    for (const candidate of policies) {
+      if (candidate.matches(request, path)) {
+        policy = candidate;
+        break;
+      }
+    }
+    if (policy === undefined) return next();
+    let result: RateLimitResult;
+    try {
+      // The common case (keyed by address) stays synchronous up to the store.
+      const key = policy.key === "ip" ? policy.ipPrefix + facts.clientIp : await keyOf(policy, request, facts);
+      result = await store.hit(key, policy.limit, policy.windowMs);
+    } catch (error) {
+      const now = Date.now();
+      if (now - lastWarning > 10_000) {
+        lastWarning = now;
+        options.logger?.warn("rate-limit store failed: admitting requests unlimited", { error, policy: policy.name });
+      }
+      return next();
+    }
+    if (!result.allowed) {
+      options.onReject?.(policy.name);
+      const headers = new Headers();
+      headers.set("ratelimit-policy", policy.policyHeader);
+      headers.set("ratelimit", rateLimitHeader(policy.name, result));
+      return rejection(policy.name, result, facts.requestId, headers);
+    }
+    const response = await next();
+    const headers = response.headers;
+    headers.set("ratelimit-policy", policy.policyHeader);
+    headers.set("ratelimit", rateLimitHeader(policy.name, result));
+    return response;
+  };
+}

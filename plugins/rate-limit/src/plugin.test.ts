@@ -1,0 +1,162 @@
+import { describe, expect, test } from "bun:test";
+import { HttpApp, HttpAuth, HttpListener, honoMiddleware, http } from "@twelvefold/http";
+import {
+  createApp,
+  definePlugin,
+  HttpHandler,
+  Meter,
+  type Override,
+  override,
+  RateLimitStore,
+} from "@twelvefold/kernel";
+import { RateLimiter, type RateLimitOptions, rateLimit } from "./plugin.ts";
+
+const routes = definePlugin({
+  name: "routes",
+  requires: [HttpApp, RateLimiter, HttpAuth],
+  start({ get }) {
+    const app = get(HttpApp);
+    const limiter = get(RateLimiter);
+    app.get("/hello", (c) => c.text("hi"));
+    app.get("/chat/x", (c) => c.text("chat"));
+    app.get(
+      "/me",
+      get(HttpAuth).middleware(),
+      honoMiddleware(limiter.middleware({ name: "me", limit: 1, key: "subject" })),
+      (c) => c.text(c.env.subject ?? ""),
+    );
+  },
+});
+
+async function start(env: Record<string, string>, options: RateLimitOptions = {}, overrides: Override[] = []) {
+  const logs: Array<Record<string, unknown>> = [];
+  const app = createApp({
+    name: "t",
+    plugins: [http(), rateLimit(options), routes],
+    overrides,
+    env: { ENVIRONMENT: "testing", PORT: "0", HOST: "127.0.0.1", SECRET_KEY: "k".repeat(32), ...env },
+    log: (line) => logs.push(JSON.parse(line)),
+  });
+  await app.start();
+  const url = app.get(HttpListener).url;
+  const handler = app.get(HttpHandler);
+  return {
+    app,
+    logs,
+    get: (path: string, headers: Record<string, string> = {}) => fetch(url + path, { headers }),
+    handle: (path: string, headers: Record<string, string> = {}) =>
+      handler.fetch(new Request(`http://t${path}`, { headers })),
+    async [Symbol.asyncDispose]() {
+      await app.stop();
+    },
+  };
+}
+
+describe("rate-limit plugin", () => {
+  test("RATE_LIMIT_PER_MINUTE per client, with IETF headers, then a 429 problem with Retry-After", async () => {
+    await using t = await start({ RATE_LIMIT_PER_MINUTE: "2" });
+    const first = await t.get("/hello");
+    expect(first.status).toBe(200);
+    expect(first.headers.get("ratelimit-policy")).toBe('"default";q=2;w=60');
+    expect(first.headers.get("ratelimit")).toMatch(/^"default";r=1;t=\d+$/);
+    expect((await t.get("/hello")).headers.get("ratelimit")).toMatch(/^"default";r=0;t=/);
+    const refused = await t.get("/hello");
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(refused.headers.get("content-type")).toBe("application/problem+json");
+    expect(refused.headers.get("x-request-id")).not.toBeNull();
+    expect(refused.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(await refused.json()).toMatchObject({ status: 429, type: "https://twelvefold.dev/problems/rate-limited" });
+    // Probes are exempt.
+    for (let i = 0; i < 3; i++) expect((await t.get("/livez")).status).toBe(200);
+  });
+
+  test("a per-route policy applies to its routes only", async () => {
+    await using t = await start({}, { policies: [{ name: "chat", match: "/chat/*", limit: 1 }] });
+    expect((await t.handle("/chat/x")).status).toBe(200);
+    const refused = await t.handle("/chat/x");
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("ratelimit-policy")).toBe('"chat";q=1;w=60');
+    expect((await t.handle("/hello")).status).toBe(200);
+  });
+
+  test("X-Forwarded-For separates clients only behind a trusted proxy", async () => {
+    {
+      await using t = await start({ RATE_LIMIT_PER_MINUTE: "1" });
+      expect((await t.get("/hello", { "x-forwarded-for": "198.51.100.1" })).status).toBe(200);
+      expect((await t.get("/hello", { "x-forwarded-for": "198.51.100.2" })).status).toBe(429);
+    }
+    await using t = await start({ RATE_LIMIT_PER_MINUTE: "1", TRUSTED_PROXIES: "127.0.0.1" });
+    expect((await t.get("/hello", { "x-forwarded-for": "198.51.100.1" })).status).toBe(200);
+    expect((await t.get("/hello", { "x-forwarded-for": "198.51.100.2" })).status).toBe(200);
+    expect((await t.get("/hello", { "x-forwarded-for": "198.51.100.1" })).status).toBe(429);
+  });
+
+  test("keyed by API key, stored hashed", async () => {
+    const keys: string[] = [];
+    const counts = new Map<string, number>();
+    const store: RateLimitStore = {
+      async hit(key, limit) {
+        keys.push(key);
+        const count = (counts.get(key) ?? 0) + 1;
+        counts.set(key, count);
+        return { allowed: count <= limit, limit, remaining: Math.max(0, limit - count), resetMs: 60_000 };
+      },
+      async reset(key) {
+        counts.delete(key);
+      },
+    };
+    await using t = await start({ RATE_LIMIT_PER_MINUTE: "1", RATE_LIMIT_KEY: "api-key" }, {}, [
+      override(RateLimitStore, store),
+    ]);
+    expect((await t.handle("/hello", { "x-api-key": "sk-alpha-123" })).status).toBe(200);
+    expect((await t.handle("/hello", { "x-api-key": "sk-beta-456" })).status).toBe(200);
+    expect((await t.handle("/hello", { "x-api-key": "sk-alpha-123" })).status).toBe(429);
+    expect(keys.join(" ")).not.toContain("sk-");
+  });
+
+  test("keyed by authenticated subject on a route, after authentication", async () => {
+    await using t = await start({});
+    const auth = t.app.get(HttpAuth);
+    const alice = { authorization: `Bearer ${await auth.sign("alice")}` };
+    const bob = { authorization: `Bearer ${await auth.sign("bob")}` };
+    expect((await t.handle("/me", alice)).status).toBe(200);
+    expect((await t.handle("/me", bob)).status).toBe(200);
+    expect((await t.handle("/me", alice)).status).toBe(429);
+  });
+
+  test("a failing store admits requests and says so in the log", async () => {
+    const broken: RateLimitStore = {
+      hit: () => Promise.reject(new Error("redis: connection refused")),
+      reset: () => Promise.resolve(),
+    };
+    await using t = await start({}, {}, [override(RateLimitStore, broken)]);
+    expect((await t.handle("/hello")).status).toBe(200);
+    expect((await t.handle("/hello")).status).toBe(200);
+    expect(t.logs.filter((l) => l.message === "rate-limit store failed: admitting requests unlimited")).toHaveLength(1);
+  });
+
+  test("rejections are counted in rate_limit_rejections_total when a Meter is present", async () => {
+    const counted: string[] = [];
+    const meter: Meter = {
+      counter: (o) => ({ inc: () => void counted.push(o.name) }),
+      gauge: () => ({ set() {}, inc() {}, dec() {} }),
+      histogram: () => ({ observe() {} }),
+    };
+    await using t = await start({ RATE_LIMIT_PER_MINUTE: "1" }, {}, [override(Meter, meter)]);
+    await t.handle("/hello");
+    await t.handle("/hello");
+    await t.handle("/hello");
+    expect(counted.filter((name) => name === "rate_limit_rejections_total")).toHaveLength(2);
+  });
+
+  test("an impossible policy is refused at start", async () => {
+    const app = createApp({
+      name: "t",
+      plugins: [http(), rateLimit({ policies: [{ name: "x", limit: 0 }] })],
+      env: { PORT: "0", HOST: "127.0.0.1" },
+      log: () => {},
+    });
+    await expect(app.start()).rejects.toThrow('policy "x" has an invalid limit');
+  });
+});

@@ -1,0 +1,66 @@
+import {
+  definePlugin,
+  type HttpMiddleware,
+  HttpRoutes,
+  Meter,
+  metricNames,
+  type Plugin,
+  RateLimitStore,
+  token,
+} from "@twelvefold/kernel";
+import { type RateLimitConfig, rateLimitConfig } from "./config.ts";
+import { createRateLimiter, type RatePolicy } from "./limiter.ts";
+
+/** Builds more limiters over the app's store, for routes that need their own (after authentication, say). */
+export interface RateLimiter {
+  /** A middleware for one policy (or several, first match wins) over the app's RateLimitStore. */
+  middleware(...policies: RatePolicy[]): HttpMiddleware;
+}
+
+/** The rate-limit plugin's limiter factory, for apps. */
+export const RateLimiter = token<RateLimiter>("twelvefold/rate-limit/RateLimiter");
+
+/** Options of {@link rateLimit}. */
+export interface RateLimitOptions extends Partial<RateLimitConfig> {
+  /**
+   * Policies checked before the default one (RATE_LIMIT_PER_MINUTE per RATE_LIMIT_KEY), first
+   * match wins: `[{ name: "chat", match: "/chat/*", limit: 20 }]`.
+   */
+  readonly policies?: readonly RatePolicy[];
+}
+
+/**
+ * The rate-limit plugin: registers the limiter on every non-probe request through the kernel's
+ * `HttpRoutes.use` (so it needs no import of the http plugin), over whatever RateLimitStore the
+ * registry holds: the memory one by default, Redis when the redis plugin is present.
+ *
+ * @example
+ * ```ts
+ * createApp({ name: "agent", plugins: [http(), rateLimit({ policies: [{ name: "chat", match: "/chat/*", limit: 20 }] })] });
+ * ```
+ */
+export function rateLimit(options: RateLimitOptions = {}): Plugin {
+  const { policies = [], ...overrides } = options;
+  return definePlugin({
+    name: "rate-limit",
+    config: rateLimitConfig,
+    requires: [RateLimitStore, HttpRoutes],
+    optional: [Meter],
+    provides: [RateLimiter],
+    start({ config: parsed, get, find, provide, logger }) {
+      const config = { ...parsed, ...overrides } as RateLimitConfig;
+      const store = get(RateLimitStore);
+      const rejections = find(Meter)?.counter({
+        name: metricNames.rateLimitRejections,
+        help: "Requests refused with 429 by the rate limiter.",
+      });
+      const onReject = rejections ? () => rejections.inc() : undefined;
+      const build = (list: readonly RatePolicy[]) =>
+        createRateLimiter(store, { policies: list, apiKeyHeader: config.RATE_LIMIT_API_KEY_HEADER, logger, onReject });
+      const fallback: RatePolicy = { name: "default", limit: config.RATE_LIMIT_PER_MINUTE, key: config.RATE_LIMIT_KEY };
+      get(HttpRoutes).use(build([...policies, fallback]), { name: "rate-limit" });
+      provide(RateLimiter, { middleware: (...list) => build(list) });
+      logger.debug("rate limiting", { per_minute: config.RATE_LIMIT_PER_MINUTE, key: config.RATE_LIMIT_KEY });
+    },
+  });
+}

@@ -1,0 +1,57 @@
+/** Spawns the drain fixture and reads its JSON log lines. */
+import type { Subprocess } from "bun";
+
+export interface Fixture {
+  readonly process: Subprocess<"ignore", "pipe", "inherit">;
+  readonly port: number;
+  readonly lines: Array<Record<string, unknown>>;
+  /** Resolves with the exit code once the process has ended and its output is read. */
+  readonly exited: Promise<number>;
+}
+
+export async function spawnFixture(env: Record<string, string>): Promise<Fixture> {
+  const child = Bun.spawn(["bun", `${import.meta.dir}/app.ts`], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      ENVIRONMENT: "testing",
+      LOG_LEVEL: "info",
+      LOG_FORMAT: "json",
+      PORT: "0",
+      HOST: "127.0.0.1",
+      HTTP_ACCESS_LOG: "false",
+      ...env,
+    },
+    stdout: "pipe",
+    stderr: "inherit",
+    stdin: "ignore",
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  const { promise: listening, resolve, reject } = Promise.withResolvers<number>();
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    let rest = "";
+    for await (const chunk of child.stdout) {
+      rest += decoder.decode(chunk, { stream: true });
+      let newline = rest.indexOf("\n");
+      while (newline >= 0) {
+        const line = rest.slice(0, newline);
+        rest = rest.slice(newline + 1);
+        newline = rest.indexOf("\n");
+        try {
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          lines.push(parsed);
+          if (parsed.message === "listening") resolve(parsed.port as number);
+        } catch {
+          // Not a log line.
+        }
+      }
+    }
+    reject(new Error(`drain fixture exited before listening: ${JSON.stringify(lines.slice(-3))}`));
+  })();
+  const exited = child.exited.then(async (code) => {
+    await reading;
+    return code;
+  });
+  const port = await listening;
+  return { process: child, port, lines, exited };
+}
