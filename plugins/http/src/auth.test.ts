@@ -1,5 +1,6 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { definePlugin } from "@twelvefold/kernel";
+import { sign } from "hono/jwt";
 import { startApp } from "../test/start.ts";
 import { createAuth, HttpAuth } from "./auth.ts";
 import { HttpApp } from "./plugin.ts";
@@ -55,5 +56,176 @@ describe("JWT authentication", () => {
     const fresh = createAuth({ secretKey: SECRET, expireMinutes: 15 });
     const payload = await fresh.verify(await fresh.sign("u"));
     expect((payload.exp as number) - (payload.iat as number)).toBe(15 * 60);
+  });
+
+  test("with neither SECRET_KEY nor JWT_JWKS_URL a protected route refuses every token", async () => {
+    await using t = await startApp([protectedRoute]);
+    const token = await createAuth({ secretKey: SECRET, expireMinutes: 5 }).sign("u");
+    const response = await t.handle("/me", { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({
+      code: "TF_HTTP_UNAUTHORIZED",
+      detail: "Authentication is not available",
+    });
+    await expect(t.app.get(HttpAuth).sign("u")).rejects.toThrow("SECRET_KEY is not set");
+  });
+});
+
+type Jwk = JsonWebKey & { kid: string; alg: string };
+
+/** An ES256 key pair as JWKs: the public half for the JWKS, the private half to sign with. */
+async function keyPair(kid: string): Promise<{ publicJwk: Jwk; privateJwk: Jwk }> {
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+  const publicJwk = { ...(await crypto.subtle.exportKey("jwk", pair.publicKey)), kid, alg: "ES256" };
+  const privateJwk = { ...(await crypto.subtle.exportKey("jwk", pair.privateKey)), kid, alg: "ES256" };
+  return { publicJwk, privateJwk };
+}
+
+/** A local identity provider: serves `keys` as its JWKS and counts the fetches. */
+function jwksServer() {
+  const state = {
+    keys: [] as Jwk[],
+    fetches: 0,
+    answer: undefined as (() => Response) | undefined,
+  };
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch() {
+      state.fetches++;
+      return state.answer?.() ?? Response.json({ keys: state.keys });
+    },
+  });
+  return { state, url: `http://127.0.0.1:${server.port}/.well-known/jwks.json`, stop: () => server.stop(true) };
+}
+
+const AUDIENCE = "agent";
+const ISSUER = "https://id.example";
+const now = () => Math.floor(Date.now() / 1000);
+const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+
+describe("JWT authentication against a JWKS", () => {
+  const idp = jwksServer();
+  let current: Awaited<ReturnType<typeof keyPair>>;
+  let next: Awaited<ReturnType<typeof keyPair>>;
+  const env = () => ({ JWT_JWKS_URL: idp.url, JWT_AUDIENCE: AUDIENCE, JWT_ISSUER: ISSUER });
+  const claims = (extra: Record<string, unknown> = {}) => ({
+    sub: "user-7",
+    aud: AUDIENCE,
+    iss: ISSUER,
+    iat: now(),
+    exp: now() + 300,
+    ...extra,
+  });
+
+  beforeAll(async () => {
+    current = await keyPair("key-1");
+    next = await keyPair("key-2");
+  });
+  afterEach(() => {
+    idp.state.keys = [current.publicJwk];
+    idp.state.fetches = 0;
+    idp.state.answer = undefined;
+    setSystemTime();
+  });
+  afterAll(() => idp.stop());
+
+  test("a token signed by a key in the JWKS reaches the route; the JWKS is fetched once and cached", async () => {
+    idp.state.keys = [current.publicJwk];
+    await using t = await startApp([protectedRoute], { env: env() });
+    const token = await sign(claims(), current.privateJwk);
+    for (let i = 0; i < 3; i++) {
+      const response = await t.handle("/me", bearer(token));
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ subject: "user-7" });
+    }
+    expect(idp.state.fetches).toBe(1);
+  });
+
+  test("an expired token, another audience or issuer, a forged signature or no expiry is a 401 invalid_token", async () => {
+    await using t = await startApp([protectedRoute], { env: env() });
+    const impostor = await keyPair("key-1");
+    const cases: Array<[string, Promise<string>, string]> = [
+      ["expired", sign(claims({ iat: now() - 600, exp: now() - 60 }), current.privateJwk), "The token has expired"],
+      ["audience", sign(claims({ aud: "billing" }), current.privateJwk), "The token is invalid"],
+      ["issuer", sign(claims({ iss: "https://evil.example" }), current.privateJwk), "The token is invalid"],
+      ["forged", sign(claims(), impostor.privateJwk), "The token is invalid"],
+      ["no exp", sign(claims({ exp: undefined }), current.privateJwk), "The token has no expiry"],
+    ];
+    for (const [name, token, detail] of cases) {
+      const response = await t.handle("/me", bearer(await token));
+      expect({ name, status: response.status }).toEqual({ name, status: 401 });
+      expect(response.headers.get("www-authenticate")).toBe(
+        `Bearer realm="api", error="invalid_token", error_description="${detail}"`,
+      );
+      expect(await response.json()).toMatchObject({ code: "TF_HTTP_UNAUTHORIZED", detail });
+    }
+    // The key was known: none of these made the server ask the identity provider again.
+    expect(idp.state.fetches).toBe(1);
+  });
+
+  test("a token naming a key the cache lacks refetches the JWKS once: a rotated-in key works, an unknown one does not", async () => {
+    await using t = await startApp([protectedRoute], { env: env() });
+    expect((await t.handle("/me", bearer(await sign(claims(), current.privateJwk)))).status).toBe(200);
+    expect(idp.state.fetches).toBe(1);
+
+    idp.state.keys = [current.publicJwk, next.publicJwk];
+    const rotated = await t.handle("/me", bearer(await sign(claims({ sub: "user-8" }), next.privateJwk)));
+    expect(rotated.status).toBe(200);
+    expect(await rotated.json()).toEqual({ subject: "user-8" });
+    expect(idp.state.fetches).toBe(2);
+
+    const stranger = await keyPair("key-3");
+    const unknown = await t.handle("/me", bearer(await sign(claims(), stranger.privateJwk)));
+    expect(unknown.status).toBe(401);
+    expect(unknown.headers.get("www-authenticate")).toContain('error="invalid_token"');
+    expect(idp.state.fetches).toBe(3);
+  });
+
+  test("a key removed from the JWKS stops working once the ten-minute cache runs out", async () => {
+    await using t = await startApp([protectedRoute], { env: env() });
+    const token = await sign(claims({ exp: now() + 3600 }), current.privateJwk);
+    expect((await t.handle("/me", bearer(token))).status).toBe(200);
+
+    idp.state.keys = [next.publicJwk];
+    // Still cached: the revoked key is honoured until the cache expires.
+    expect((await t.handle("/me", bearer(token))).status).toBe(200);
+    expect(idp.state.fetches).toBe(1);
+
+    setSystemTime(new Date(Date.now() + 11 * 60_000));
+    const revoked = await t.handle("/me", bearer(token));
+    expect(revoked.status).toBe(401);
+    expect(idp.state.fetches).toBeGreaterThan(1);
+  });
+
+  test("when the JWKS cannot be had, the answer is a 503, not a 401 that tells the client to drop its token", async () => {
+    const token = await sign(claims(), current.privateJwk);
+    const outages: Array<[string, () => Response]> = [
+      ["server error", () => new Response("upstream down", { status: 502 })],
+      ["no keys array", () => Response.json({ keys: "nope" })],
+      ["not json", () => new Response("<html>login</html>", { headers: { "content-type": "text/html" } })],
+    ];
+    for (const [name, answer] of outages) {
+      idp.state.answer = answer;
+      await using t = await startApp([protectedRoute], { env: env() });
+      const response = await t.handle("/me", bearer(token));
+      expect({ name, status: response.status }).toEqual({ name, status: 503 });
+      expect(response.headers.get("www-authenticate")).toBeNull();
+      expect(await response.json()).toMatchObject({ code: "TF_HTTP_UNAVAILABLE" });
+    }
+
+    const closed = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+    const refusedUrl = `http://127.0.0.1:${closed.port}/jwks.json`;
+    await closed.stop(true);
+    {
+      await using t = await startApp([protectedRoute], { env: { ...env(), JWT_JWKS_URL: refusedUrl } });
+      const refused = await t.handle("/me", bearer(token));
+      expect(refused.status).toBe(503);
+    }
+
+    // The identity provider is back: the same token now works.
+    idp.state.answer = undefined;
+    await using t = await startApp([protectedRoute], { env: env() });
+    expect((await t.handle("/me", bearer(token))).status).toBe(200);
   });
 });

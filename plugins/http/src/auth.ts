@@ -26,7 +26,7 @@ export interface HttpAuth {
   /**
    * Middleware that requires a valid `Authorization: Bearer` token: signature, expiry, audience
    * and issuer. Sets the request's `subject` (the `sub` claim) and `c.get("jwtPayload")`.
-   * Answers 401 with `WWW-Authenticate` otherwise.
+   * Answers 401 with `WWW-Authenticate` otherwise, and 503 when the JWKS cannot be fetched.
    */
   middleware(): MiddlewareHandler<HttpEnv & { Variables: { jwtPayload: JwtPayload } }>;
   /** Issues an HS256 token for `subject` that expires after JWT_EXPIRE_MINUTES. */
@@ -72,10 +72,22 @@ export function createAuth(options: AuthOptions): HttpAuth {
   async function jwks(refresh: boolean): Promise<Jwk[]> {
     const url = options.jwksUrl as string;
     if (keys && !refresh && Date.now() - keys.fetchedAt < JWKS_TTL_MS) return keys.value;
-    const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-    if (!response.ok) throw new Error(`http: cannot fetch the JWKS from "${url}": status ${response.status}`);
-    const body = (await response.json()) as { keys?: unknown };
-    if (!Array.isArray(body.keys)) throw new Error(`http: the JWKS at "${url}" has no "keys" array`);
+    // An outage of the identity provider is ours, not the client's: a 503, never a 401 that
+    // would tell it to throw its (valid) token away.
+    const unavailable = (reason: string, cause?: unknown) =>
+      new HttpError("TF_HTTP_UNAVAILABLE", `http: cannot fetch the JWKS from "${url}": ${reason}`, {
+        detail: "Authentication is unavailable",
+        cause,
+      });
+    let body: { keys?: unknown };
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      if (!response.ok) throw unavailable(`status ${response.status}`);
+      body = (await response.json()) as { keys?: unknown };
+    } catch (error) {
+      throw error instanceof HttpError ? error : unavailable((error as Error).message, error);
+    }
+    if (!Array.isArray(body.keys)) throw unavailable('no "keys" array');
     keys = { value: body.keys as Jwk[], fetchedAt: Date.now() };
     return keys.value;
   }

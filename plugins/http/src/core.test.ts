@@ -1,0 +1,143 @@
+import { describe, expect, test } from "bun:test";
+import { definePlugin, type HttpMiddleware, HttpRoutes } from "@twelvefold/kernel";
+import { startApp } from "../test/start.ts";
+import { requestFacts } from "./core.ts";
+import { HttpError } from "./errors.ts";
+import { HttpApp } from "./plugin.ts";
+import { PROBLEM_JSON } from "./problem.ts";
+
+/** A plugin that adds kernel middleware (as the rate limiter does) and one route. */
+function withMiddleware(...middleware: HttpMiddleware[]) {
+  const calls: string[] = [];
+  const plugin = definePlugin({
+    name: "guarded",
+    requires: [HttpApp, HttpRoutes],
+    start({ get }) {
+      get(HttpApp).get("/work", (c) => {
+        calls.push("route");
+        return c.json({ done: true });
+      });
+      middleware.forEach((mw, index) => {
+        get(HttpRoutes).use(mw, { name: `mw-${index}` });
+      });
+    },
+  });
+  return { plugin, calls };
+}
+
+describe("http core", () => {
+  test("middleware from plugins runs in the order added, around the route; one can answer without the route", async () => {
+    const order: string[] = [];
+    const tag =
+      (name: string): HttpMiddleware =>
+      async (_request, _facts, next) => {
+        order.push(`${name} in`);
+        const response = await next();
+        order.push(`${name} out`);
+        response.headers.append("x-through", name);
+        return response;
+      };
+    const quota: HttpMiddleware = (request, _facts, next) =>
+      request.headers.has("x-over-quota") ? new Response("slow down", { status: 429 }) : next();
+    const { plugin, calls } = withMiddleware(tag("first"), tag("second"), quota);
+    await using t = await startApp([plugin]);
+
+    const ok = await t.fetch("/work");
+    expect(ok.status).toBe(200);
+    expect(order).toEqual(["first in", "second in", "second out", "first out"]);
+    expect(ok.headers.get("x-through")).toBe("second, first");
+    expect(calls).toEqual(["route"]);
+
+    const refused = await t.fetch("/work", { headers: { "x-over-quota": "1" } });
+    expect(refused.status).toBe(429);
+    expect(await refused.text()).toBe("slow down");
+    expect(refused.headers.get("x-through")).toBe("second, first");
+    expect(refused.headers.get("x-request-id")).not.toBeNull();
+    expect(calls).toEqual(["route"]);
+  });
+
+  for (const timeout of ["30000", "0"]) {
+    test(`a middleware that throws is a problem+json answer, the request still logged (HTTP_REQUEST_TIMEOUT_MS=${timeout})`, async () => {
+      // Both shapes a middleware fails in: a synchronous throw and a rejected promise.
+      const failing: HttpMiddleware = (request) => {
+        if (request.headers.has("x-limited")) {
+          throw new HttpError("TF_HTTP_RATE_LIMITED", "ratelimit: over the limit", {
+            detail: "Too many requests",
+            headers: { "retry-after": "7" },
+          });
+        }
+        return Promise.reject(new Error("redis password=hunter2 refused at cache.internal:6379"));
+      };
+      const { plugin, calls } = withMiddleware(failing);
+      await using t = await startApp([plugin], { env: { HTTP_REQUEST_TIMEOUT_MS: timeout } });
+
+      const crashed = await t.fetch("/work");
+      expect(crashed.status).toBe(500);
+      expect(crashed.headers.get("content-type")).toBe(PROBLEM_JSON);
+      const requestId = crashed.headers.get("x-request-id");
+      const text = await crashed.text();
+      expect(text).not.toContain("hunter2");
+      expect(text).not.toContain("cache.internal");
+      expect(JSON.parse(text)).toMatchObject({ code: "TF_HTTP_INTERNAL", request_id: requestId });
+      const logged = t.logs.find((l) => l.message === "request failed") as { error: { message: string } };
+      expect(logged).toMatchObject({ request_id: requestId, level: "error" });
+      expect(logged.error.message).toContain("cache.internal:6379");
+      expect(t.logs.find((l) => l.message === "request")).toMatchObject({ status: 500, request_id: requestId });
+
+      const limited = await t.fetch("/work", { headers: { "x-limited": "1" } });
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get("retry-after")).toBe("7");
+      expect(await limited.json()).toMatchObject({ code: "TF_HTTP_RATE_LIMITED", detail: "Too many requests" });
+      // An HttpError is the client's answer, not a server fault: only the crash was logged.
+      expect(t.logs.filter((l) => l.message === "request failed")).toHaveLength(1);
+      expect(calls).toEqual([]);
+    });
+  }
+
+  test("handlers read the request id and client address through requestFacts", async () => {
+    const whoami = definePlugin({
+      name: "whoami",
+      requires: [HttpApp],
+      start({ get }) {
+        get(HttpApp).get("/whoami", (c) => {
+          const facts = requestFacts(c);
+          return c.json({ requestId: facts.requestId, clientIp: facts.clientIp, subject: facts.subject ?? null });
+        });
+      },
+    });
+    await using t = await startApp([whoami]);
+    const response = await t.fetch("/whoami", { headers: { "x-request-id": "trace-0001-abcd" } });
+    expect(await response.json()).toEqual({ requestId: "trace-0001-abcd", clientIp: "127.0.0.1", subject: null });
+    expect(response.headers.get("x-request-id")).toBe("trace-0001-abcd");
+  });
+
+  test("a response with immutable headers (a proxied fetch on Node or Deno) still gets the request id and security headers", async () => {
+    const proxy = definePlugin({
+      name: "proxy",
+      requires: [HttpApp],
+      start({ get }) {
+        get(HttpApp).get("/proxied", () => {
+          const upstream = new Response("<p>from upstream</p>", {
+            status: 202,
+            headers: { "content-type": "text/html", "x-upstream": "yes" },
+          });
+          // Bun's fetch responses are mutable; undici's and Deno's are not. Give this one their guard.
+          Object.defineProperty(upstream.headers, "set", {
+            value: () => {
+              throw new TypeError("immutable");
+            },
+          });
+          return upstream;
+        });
+      },
+    });
+    await using t = await startApp([proxy]);
+    const response = await t.fetch("/proxied");
+    expect(response.status).toBe(202);
+    expect(await response.text()).toBe("<p>from upstream</p>");
+    expect(response.headers.get("x-upstream")).toBe("yes");
+    expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(response.headers.get("content-security-policy")).toContain("default-src 'self'");
+  });
+});
