@@ -90,7 +90,7 @@ describe("boundedLineWriter", () => {
     }
   }
 
-  test("drops lines while the reader is behind, then reports how many were dropped", () => {
+  test("drops lines while the reader is behind, then reports how many were dropped", async () => {
     const stream = new StalledStream();
     const writeLine = boundedLineWriter(stream);
     const line = "x".repeat(1024);
@@ -99,10 +99,25 @@ describe("boundedLineWriter", () => {
     // The queue stops growing at the high-water mark instead of holding all 20 MB.
     expect(stream.writableLength).toBeLessThanOrEqual(STDOUT_HIGH_WATER + line.length + 1);
     expect(dropped).toBeGreaterThan(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stream.written).toHaveLength(1);
     stream.drain();
     const report = JSON.parse(stream.written.at(-1) as string);
     expect(report).toMatchObject({ level: "warn", dropped });
     expect(writeLine("after")).toBe(true);
+  });
+
+  test("lines of one turn of the event loop go out as one write; flush writes at once", async () => {
+    const stream = new StalledStream();
+    const writeLine = boundedLineWriter(stream);
+    writeLine("one");
+    writeLine("two");
+    expect(stream.written).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stream.written).toEqual(["one\ntwo\n"]);
+    writeLine("three");
+    writeLine.flush();
+    expect(stream.written).toEqual(["one\ntwo\n", "three\n"]);
   });
 
   test("a reader that goes away (EPIPE) is not an uncaught error", () => {
