@@ -108,6 +108,15 @@ describe("start", () => {
     expect((error as KernelError).code).toBe("TF_PLUGIN_START_FAILED");
     expect((error as Error).message).toBe("broken: start failed: cannot open socket");
     expect(((error as Error).cause as Error).message).toBe("cannot open socket");
+    const styled = build([
+      definePlugin({
+        name: "db",
+        start() {
+          throw new Error('db: cannot connect to "db:5432": connection refused');
+        },
+      }),
+    ]).app;
+    await expect(styled.start()).rejects.toThrow('db: start failed: cannot connect to "db:5432": connection refused');
     // "aborted" was starting concurrently with "broken": its start is aborted, and it is stopped too.
     expect(events.filter((e) => e.startsWith("stop")).sort()).toEqual([
       "stop aborted",

@@ -385,7 +385,9 @@ class Application implements App {
       const { plugin, error } = failure;
       // Kernel errors already name the plugin; anything else is wrapped so the message does.
       if (error instanceof KernelError) throw error;
-      const reason = error instanceof Error ? error.message : String(error);
+      const message = error instanceof Error ? error.message : String(error);
+      // Errors that follow the catalogue style already start with the plugin's name.
+      const reason = message.startsWith(`${plugin}: `) ? message.slice(plugin.length + 2) : message;
       throw new KernelError(
         "TF_PLUGIN_START_FAILED",
         `${plugin}: start failed: ${this.#logger.redactor.string(reason)}`,

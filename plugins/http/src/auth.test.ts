@@ -164,12 +164,13 @@ describe("JWT authentication against a JWKS", () => {
     expect(idp.state.fetches).toBe(1);
   });
 
-  test("a token naming a key the cache lacks refetches the JWKS once: a rotated-in key works, an unknown one does not", async () => {
+  test("a token naming a key the cache lacks refetches the JWKS: a rotated-in key works, an unknown one does not", async () => {
     await using t = await startApp([protectedRoute], { env: env() });
     expect((await t.handle("/me", bearer(await sign(claims(), current.privateJwk)))).status).toBe(200);
     expect(idp.state.fetches).toBe(1);
 
     idp.state.keys = [current.publicJwk, next.publicJwk];
+    setSystemTime(new Date(Date.now() + 31_000));
     const rotated = await t.handle("/me", bearer(await sign(claims({ sub: "user-8" }), next.privateJwk)));
     expect(rotated.status).toBe(200);
     expect(await rotated.json()).toEqual({ subject: "user-8" });
@@ -179,7 +180,20 @@ describe("JWT authentication against a JWKS", () => {
     const unknown = await t.handle("/me", bearer(await sign(claims(), stranger.privateJwk)));
     expect(unknown.status).toBe(401);
     expect(unknown.headers.get("www-authenticate")).toContain('error="invalid_token"');
-    expect(idp.state.fetches).toBe(3);
+  });
+
+  test("made-up key ids cannot make the server hammer the identity provider: one refetch per 30 s", async () => {
+    await using t = await startApp([protectedRoute], { env: env() });
+    expect((await t.handle("/me", bearer(await sign(claims(), current.privateJwk)))).status).toBe(200);
+    setSystemTime(new Date(Date.now() + 31_000));
+    const stranger = await keyPair("key-4");
+    const forged = await sign(claims(), stranger.privateJwk);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => t.handle("/me", bearer(forged))));
+    expect(answers.map((r) => r.status)).toEqual(Array(20).fill(401));
+    // The first forged token forced one refetch (shared by the concurrent ones); the rest wait out the cooldown.
+    expect(idp.state.fetches).toBe(2);
+    for (let i = 0; i < 5; i++) await t.handle("/me", bearer(forged));
+    expect(idp.state.fetches).toBe(2);
   });
 
   test("a key removed from the JWKS stops working once the ten-minute cache runs out", async () => {

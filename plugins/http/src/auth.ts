@@ -39,6 +39,8 @@ export interface HttpAuth {
 export const HttpAuth = token<HttpAuth>("twelvefold/http/HttpAuth");
 
 const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"] as const;
+/** Shortest time between two refetches forced by unknown key ids (jose uses the same default). */
+const JWKS_COOLDOWN_MS = 30_000;
 const JWKS_TTL_MS = 10 * 60_000;
 
 function unauthorized(reason: string, detail: string, error?: "invalid_token"): HttpError {
@@ -69,9 +71,24 @@ export function createAuth(options: AuthOptions): HttpAuth {
   };
   let keys: { value: Jwk[]; fetchedAt: number } | undefined;
 
-  async function jwks(refresh: boolean): Promise<Jwk[]> {
+  let fetching: Promise<Jwk[]> | undefined;
+
+  /**
+   * The JWKS, cached for ten minutes. A token naming an unknown key forces a refetch, but at most
+   * one per JWKS_COOLDOWN_MS and one at a time: otherwise any client could make the server call
+   * the identity provider once per request just by sending made-up key ids.
+   */
+  function jwks(refresh: boolean): Promise<Jwk[]> {
+    const age = keys ? Date.now() - keys.fetchedAt : Number.POSITIVE_INFINITY;
+    if (keys && age < (refresh ? JWKS_COOLDOWN_MS : JWKS_TTL_MS)) return Promise.resolve(keys.value);
+    fetching ??= fetchJwks().finally(() => {
+      fetching = undefined;
+    });
+    return fetching;
+  }
+
+  async function fetchJwks(): Promise<Jwk[]> {
     const url = options.jwksUrl as string;
-    if (keys && !refresh && Date.now() - keys.fetchedAt < JWKS_TTL_MS) return keys.value;
     // An outage of the identity provider is ours, not the client's: a 503, never a 401 that
     // would tell it to throw its (valid) token away.
     const unavailable = (reason: string, cause?: unknown) =>
