@@ -5,6 +5,9 @@ type Address = ReturnType<typeof ipaddr.parse>;
 /** Decides whether an address is one of the configured proxies. */
 export type ProxyCheck = (address: string) => boolean;
 
+/** The check when no proxy is trusted (the default): X-Forwarded-For is then never read. */
+export const NO_TRUSTED_PROXY: ProxyCheck = () => false;
+
 function parse(address: string): Address | undefined {
   // `process` folds IPv4-mapped IPv6 (::ffff:10.0.0.1), as dual-stack sockets report, into IPv4.
   return ipaddr.isValid(address) ? ipaddr.process(address) : undefined;
@@ -32,7 +35,7 @@ export function trustedProxies(entries: readonly string[]): ProxyCheck {
     if (!address) throw new RangeError(`http: invalid trusted proxy: "${entry}": expected an address or CIDR range`);
     return [address, address.kind() === "ipv4" ? 32 : 128];
   });
-  if (ranges.length === 0) return () => false;
+  if (ranges.length === 0) return NO_TRUSTED_PROXY;
   return (raw) => {
     const address = parse(raw);
     if (!address) return false;

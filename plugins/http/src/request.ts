@@ -1,5 +1,5 @@
 import type { RequestFacts } from "@twelvefold/kernel";
-import { type ProxyCheck, resolveClientIp } from "./client-ip.ts";
+import { NO_TRUSTED_PROXY, type ProxyCheck, resolveClientIp } from "./client-ip.ts";
 
 /** An incoming X-Request-Id is honoured only in this shape, so it cannot inject into logs. */
 const WELL_FORMED_ID = /^[\w.:-]{8,128}$/;
@@ -49,9 +49,12 @@ export class RequestState implements RequestFacts {
   }
 
   get clientIp(): string {
-    this.#clientIp ??=
-      resolveClientIp(this.#peer?.remoteAddress, this.request.headers.get("x-forwarded-for"), this.#trusted) ??
-      "unknown";
+    if (this.#clientIp !== undefined) return this.#clientIp;
+    const peer = this.#peer?.remoteAddress;
+    this.#clientIp =
+      (this.#trusted === NO_TRUSTED_PROXY
+        ? peer
+        : resolveClientIp(peer, this.request.headers.get("x-forwarded-for"), this.#trusted)) ?? "unknown";
     return this.#clientIp;
   }
 
