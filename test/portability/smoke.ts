@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { ConfigError, createApp, definePlugin, detectRuntime, env, secret, token } from "../../packages/kernel/mod.ts";
+import { HttpListener, http } from "../../plugins/http/mod.ts";
 
 interface Greeter {
   greet(name: string): string;
@@ -88,6 +89,31 @@ await check(`${runtime}: the runtime adapter serves HTTP on a port and stops`, a
   } finally {
     await server.stop({ force: true });
   }
+});
+
+await check(`${runtime}: the http plugin serves probes and problem+json, then stops`, async () => {
+  const app = createApp({
+    name: "portable-http",
+    plugins: [http()],
+    env: { ENVIRONMENT: "testing", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn" },
+    log: () => {},
+  });
+  await app.start();
+  try {
+    const { url } = app.get(HttpListener);
+    const ready = await fetch(`${url}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.match(ready.headers.get("x-request-id") ?? "", /^[\w.:-]{8,128}$/);
+    assert.equal(ready.headers.get("x-content-type-options"), "nosniff");
+    await ready.body?.cancel();
+    const missing = await fetch(`${url}/nowhere`);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers.get("content-type"), "application/problem+json");
+    await missing.body?.cancel();
+  } finally {
+    await app.stop();
+  }
+  assert.equal(app.phase, "stopped");
 });
 
 console.log(`${checks} passed, 0 failed`);
