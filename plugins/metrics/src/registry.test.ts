@@ -3,7 +3,7 @@ import { MetricsError } from "./errors.ts";
 import { MetricRegistry } from "./registry.ts";
 
 describe("MetricRegistry", () => {
-  test("counters render HELP, TYPE and one line per label set", async () => {
+  test('counters render HELP, TYPE and one line per label set (200 and "200" are one set)', async () => {
     const registry = new MetricRegistry();
     const requests = registry.counter({
       name: "http_requests_total",
@@ -11,7 +11,7 @@ describe("MetricRegistry", () => {
       labelNames: ["method", "route", "status"],
     });
     requests.inc({ method: "GET", route: "/chat/sessions/:id", status: 200 });
-    requests.inc({ method: "GET", route: "/chat/sessions/:id", status: 200 }, 2);
+    requests.inc({ method: "GET", route: "/chat/sessions/:id", status: "200" }, 2);
     requests.inc({ method: "POST", route: "/chat/sessions", status: 201 });
     expect(await registry.collect()).toBe(
       [

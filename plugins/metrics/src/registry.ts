@@ -32,6 +32,15 @@ export interface RegistryOptions {
 const NO_LABELS: readonly string[] = [];
 const SEP = "\u0000";
 
+/** Series looked up by label values, one level per label. */
+type Index = Map<string, Index | Series>;
+
+/** A label's value as text: `200` and `"200"` are the same series. */
+function labelValue(labels: Labels | undefined, name: string): string {
+  const value = labels?.[name];
+  return typeof value === "string" ? value : value === undefined ? "" : String(value);
+}
+
 /** One metric name with its label sets. */
 class Family {
   readonly name: string;
@@ -41,6 +50,7 @@ class Family {
   readonly buckets: readonly number[];
   readonly collectors: Array<(self: never) => void | Promise<void>> = [];
   readonly series = new Map<string, Series>();
+  readonly #index: Index = new Map();
   readonly #registry: MetricRegistry;
 
   constructor(registry: MetricRegistry, kind: Kind, options: MetricOptions, buckets: readonly number[]) {
@@ -54,23 +64,42 @@ class Family {
 
   /** The series for a label set, created on first use; `undefined` past the series limit. */
   get(labels: Labels | undefined): Series | undefined {
+    // One map level per label, keyed by value: recording builds no key string (this runs on
+    // every request, twice); the flat map below keeps the series for rendering.
     const names = this.labelNames;
-    let key = "";
-    if (names.length > 0) for (const name of names) key += `${labels?.[name] ?? ""}${SEP}`;
-    let series = this.series.get(key);
-    if (series) return series;
+    let node = this.#index;
+    const last = names.length - 1;
+    for (let i = 0; i < last; i++) {
+      const value = labelValue(labels, names[i] as string);
+      let next = node.get(value) as Index | undefined;
+      if (next === undefined) {
+        next = new Map();
+        node.set(value, next);
+      }
+      node = next;
+    }
+    const leaf = last < 0 ? "" : labelValue(labels, names[last] as string);
+    const found = node.get(leaf) as Series | undefined;
+    if (found !== undefined) return found;
     if (this.series.size >= this.#registry.maxSeries) {
       this.#registry.seriesDropped(this.name);
       return undefined;
     }
-    const values = names.map((name) => String(labels?.[name] ?? ""));
-    series = { labels: labelPairs(names, values), value: 0 };
+    const values = names.map((name) => labelValue(labels, name));
+    const series: Series = { labels: labelPairs(names, values), value: 0 };
     if (this.kind === "histogram") {
       series.counts = new Float64Array(this.buckets.length);
       series.count = 0;
     }
-    this.series.set(key, series);
+    node.set(leaf, series);
+    this.series.set(values.join(SEP), series);
     return series;
+  }
+
+  /** Forgets every label set (a collected gauge reports afresh at each scrape). */
+  clear(): void {
+    this.series.clear();
+    this.#index.clear();
   }
 
   render(out: string[]): void {
@@ -176,7 +205,7 @@ export class MetricRegistry implements Meter {
       const collect = options.collect;
       family.collectors.push(() => {
         // A collected gauge shows what the callback reports now: label sets it no longer sets disappear.
-        family.series.clear();
+        family.clear();
         return collect(gauge);
       });
     }
