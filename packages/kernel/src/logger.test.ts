@@ -39,11 +39,14 @@ describe("createLogger", () => {
   });
 
   test("a child adds its fields to every line, a call's own fields win, and the event's level cannot be forged", () => {
-    const { log, parsed } = capture();
+    const { log, parsed, lines } = capture();
     const child = log.child({ plugin: "http", route: "/a" });
     child.warn("slow", { route: "/b", level: "debug", message: "forged" });
     child.child({ request_id: "r1" }).error("failed");
     const [first, second] = parsed();
+    // Each name appears once in the written line, not only in what JSON.parse keeps.
+    expect(lines[0]?.match(/"route"/g)).toHaveLength(1);
+    expect(lines[0]?.match(/"level"/g)).toHaveLength(1);
     expect(first).toMatchObject({ plugin: "http", route: "/b", level: "warn", message: "slow" });
     expect(second).toMatchObject({ plugin: "http", route: "/a", request_id: "r1", level: "error" });
   });

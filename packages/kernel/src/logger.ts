@@ -96,10 +96,14 @@ export function createLogger(options: LoggerOptions): KernelLogger {
 }
 
 function makeLogger(shared: Shared, bound: Constant | undefined, raw?: LogFields): Logger {
+  const prefix = new Prefix();
   const emit = (level: LogLevel, message: string, fields: LogFields | undefined) => {
     if (rank[level] < shared.level) return;
     try {
-      shared.write(render(shared, level, message, bound, fields));
+      shared.write(
+        (shared.format === "json" && fastJson(shared, level, message, prefix.get(shared, bound), fields)) ||
+          render(shared, level, message, bound, fields),
+      );
     } catch {
       // A logger that throws turns a log call into an outage; a lost line is the lesser harm.
     }
@@ -126,6 +130,63 @@ function timestamp(millis: number): string {
     lastStamp = new Date(millis).toISOString();
   }
   return lastStamp;
+}
+
+/** Fields every line carries besides the call's own; they are written as they are, never overridden. */
+const RESERVED = new Set(["timestamp", "level", "message"]);
+
+/**
+ * The base and child fields of one logger, redacted and serialised once (the way pino keeps its
+ * "chindings"), with their names, so a line only serialises the call's own fields.
+ */
+class Prefix {
+  #base: Constant | undefined;
+  #version = -1;
+  fragment = "";
+  keys: ReadonlySet<string> = new Set();
+
+  get(shared: Shared, bound: Constant | undefined): Prefix {
+    if (this.#base !== shared.base || this.#version !== shared.redactor.version) {
+      const merged: LogFields = { ...shared.base.get(shared.redactor), ...bound?.get(shared.redactor) };
+      for (const key of RESERVED) delete merged[key];
+      const body = JSON.stringify(merged);
+      this.fragment = body.length > 2 ? `,${body.slice(1, -1)}` : "";
+      this.keys = new Set(Object.keys(merged));
+      this.#base = shared.base;
+      this.#version = shared.redactor.version;
+    }
+    return this;
+  }
+}
+
+/**
+ * A JSON line built from the cached prefix and the call's fields. `undefined` when a mixin or
+ * call field shares a name with a base, child or reserved field: {@link render} then merges them
+ * so that the call's value wins, as it always has.
+ */
+function fastJson(
+  shared: Shared,
+  level: LogLevel,
+  message: string,
+  prefix: Prefix,
+  fields: LogFields | undefined,
+): string | undefined {
+  const { redactor } = shared;
+  const extra: LogFields = {};
+  for (const mixin of shared.mixins) {
+    try {
+      const fromMixin = mixin();
+      if (fromMixin) copyRedacted(extra, fromMixin, redactor);
+    } catch {
+      // A broken mixin costs its own fields, not the line.
+    }
+  }
+  if (fields) copyRedacted(extra, fields, redactor);
+  for (const key in extra) if (prefix.keys.has(key) || RESERVED.has(key)) return undefined;
+  const body = JSON.stringify(extra);
+  const tail = body.length > 2 ? `,${body.slice(1, -1)}` : "";
+  const text = JSON.stringify(redactor.string(typeof message === "string" ? message : String(message)));
+  return `{"timestamp":"${timestamp(shared.clock())}","level":"${level}","message":${text}${prefix.fragment}${tail}}`;
 }
 
 /** Copies `source`'s own fields into `line`, redacted. */
