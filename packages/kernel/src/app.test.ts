@@ -155,6 +155,42 @@ describe("start", () => {
     expect(events).toContain("stop ok");
   });
 
+  test("ready hooks run once every plugin has started, in start order, before readiness", async () => {
+    const events: string[] = [];
+    const { app, logs } = build([
+      recorder("user", events, {
+        requires: [A],
+        start: ({ onReady, lifecycle }) => onReady(() => void events.push(`ready user (ready: ${lifecycle.ready})`)),
+      }),
+      recorder("a", events, {
+        provides: [A],
+        start: ({ provide, onReady }) => {
+          provide(A, "a");
+          onReady(() => void events.push("ready a"));
+        },
+      }),
+    ]);
+    await app.start();
+    expect(events).toEqual(["start a", "start user", "ready a", "ready user (ready: false)"]);
+    expect(logs.at(-1)?.message).toBe("app ready");
+    await app.stop();
+  });
+
+  test("a failing ready hook fails the start, names the plugin and stops everything", async () => {
+    const events: string[] = [];
+    const { app } = build([
+      recorder("router", events, {
+        start: ({ onReady }) =>
+          onReady(() => {
+            throw new Error("route table conflict");
+          }),
+      }),
+    ]);
+    await expect(app.start()).rejects.toThrow("router: ready hook failed: route table conflict");
+    expect(events).toEqual(["start router", "stop router"]);
+    expect(app.lifecycle.ready).toBe(false);
+  });
+
   test("asking for a token nobody provides names the token and the plugin that asked", async () => {
     const Optional = token<string>("test/Optional");
     const { app } = build([

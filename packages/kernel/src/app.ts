@@ -103,6 +103,7 @@ interface Started {
   readonly config: Record<string, unknown>;
   readonly stopHooks: Array<() => void | Promise<void>>;
   readonly drainHooks: Array<(deadline: AbortSignal) => void | Promise<void>>;
+  readonly readyHooks: Array<() => void | Promise<void>>;
 }
 
 const builtIn: ReadonlySet<Token<unknown>> = new Set<Token<unknown>>([Logger, LogContext, Lifecycle, AppInfo]);
@@ -286,6 +287,7 @@ class Application implements App {
       this.#configure(resolved);
       this.#buildFallbacks(graph.fallbacks);
       await this.#startPlugins(graph.dependencies, graph.order, resolved);
+      await this.#runReadyHooks();
     } catch (error) {
       this.#lifecycle.phase = "failed";
       await this.#rollback();
@@ -403,7 +405,7 @@ class Application implements App {
     const began = this.#runtime.now();
     const controller = new AbortController();
     this.#startControllers.add(controller);
-    const record: Started = { plugin, config, stopHooks: [], drainHooks: [] };
+    const record: Started = { plugin, config, stopHooks: [], drainHooks: [], readyHooks: [] };
     const context = this.#context(plugin, record, AbortSignal.any([this.#lifecycle.draining, controller.signal]));
     try {
       await withTimeout(() => plugin.start(context), {
@@ -425,6 +427,28 @@ class Application implements App {
       this.#started.push(record);
     }
     this.#logger.info("plugin started", { plugin: plugin.name, duration_ms: round(this.#runtime.now() - began) });
+  }
+
+  /** Runs every plugin's ready hooks in start order, each under the plugin's start budget. */
+  async #runReadyHooks(): Promise<void> {
+    for (const { plugin, readyHooks } of [...this.#started]) {
+      for (const hook of readyHooks) {
+        if (this.#shutdownRequested) throw new StartInterrupted("shutdown requested during start");
+        try {
+          await withTimeout(hook, {
+            plugin: plugin.name,
+            phase: "start",
+            timeoutMs: plugin.startTimeoutMs ?? this.#options.startTimeoutMs ?? 15_000,
+          });
+        } catch (error) {
+          if (error instanceof KernelError) throw error;
+          const message = this.#logger.redactor.string(error instanceof Error ? error.message : String(error));
+          throw new KernelError("TF_PLUGIN_START_FAILED", `${plugin.name}: ready hook failed: ${message}`, {
+            cause: error,
+          });
+        }
+      }
+    }
   }
 
   #context(plugin: Plugin, record: Started, signal: AbortSignal): PluginContext<Record<string, unknown>> {
@@ -473,6 +497,9 @@ class Application implements App {
       },
       onStop: (hook) => {
         record.stopHooks.push(hook);
+      },
+      onReady: (hook) => {
+        record.readyHooks.push(hook);
       },
       onDrain: (hook) => {
         record.drainHooks.push(hook);

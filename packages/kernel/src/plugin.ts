@@ -29,6 +29,12 @@ export interface PluginContext<C> extends ServiceReader {
    * stop consumers) and resolve when the work in hand is done. `deadline` aborts at SHUTDOWN_TIMEOUT_MS.
    */
   onDrain(hook: (deadline: AbortSignal) => void | Promise<void>): void;
+  /**
+   * Runs once every plugin has started, just before readiness turns true (NestJS's
+   * onApplicationBootstrap): the place for work that needs the whole app wired, such as compiling
+   * routes other plugins added. A failure fails the start like a failing `start`.
+   */
+  onReady(hook: () => void | Promise<void>): void;
   /** Runs at stop, in reverse order of registration, after every dependent plugin has stopped. */
   onStop(hook: () => void | Promise<void>): void;
 }

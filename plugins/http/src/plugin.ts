@@ -85,7 +85,7 @@ export function http(options: HttpOptions = {}): Plugin {
     optional: [Tracer],
     late: [Meter],
     provides: [HttpApp, HttpRoutes, HttpHandler, HttpListener, HttpAuth],
-    async start({ config: parsed, logger, lifecycle, find, provide, onDrain, onStop }) {
+    async start({ config: parsed, logger, lifecycle, find, provide, onReady, onDrain, onStop }) {
       const config = { ...parsed, ...overrides } as HttpConfig;
       const runtime = givenRuntime ?? detectRuntime();
       const now = () => performance.now();
@@ -148,6 +148,8 @@ export function http(options: HttpOptions = {}): Plugin {
 
       const openRouter = () => {
         open = true;
+        // Hono builds its matchers on the first match; do it now rather than in a request.
+        app.router.match("GET", "/livez");
         core.tracer = find(Tracer);
         const meter = find(Meter);
         if (meter) {
@@ -172,6 +174,13 @@ export function http(options: HttpOptions = {}): Plugin {
         }
         coreHandler = coreMiddleware(core);
       };
+
+      // Every plugin has added its routes and middleware by now: open (and compile) the router
+      // before readiness, so the first request pays nothing and a drain that begins before any
+      // request still serves routes during DRAIN_DELAY_MS.
+      onReady(() => {
+        if (!open) openRouter();
+      });
 
       const entry = (request: Request, peer: PeerInfo | undefined): Response | Promise<Response> => {
         if (!open) {
