@@ -101,6 +101,20 @@ describe("run()", () => {
     expect(fake.lines.at(-1)?.message).toBe("app stopped");
   });
 
+  test("a stop that fails (a stuck plugin) exits 1", async () => {
+    const fake = fakeRuntime(base);
+    const stuck = definePlugin({
+      name: "stuck",
+      stopTimeoutMs: 20,
+      start: ({ onStop }) => onStop(() => new Promise(() => {})),
+    });
+    void createApp({ name: "t", plugins: [stuck], runtime: fake.runtime }).run();
+    await untilReady(fake.lines);
+    fake.signal("SIGTERM");
+    expect(await fake.exited).toBe(1);
+    expect(fake.lines.find((l) => l.message === "plugin stop timed out")?.plugin).toBe("stuck");
+  });
+
   test("a second signal exits 1 at once", async () => {
     const fake = fakeRuntime({ ...base, DRAIN_DELAY_MS: "300" });
     void createApp({ name: "t", plugins: [quiet], runtime: fake.runtime }).run();

@@ -1,26 +1,16 @@
-import * as v from "valibot";
-import {
-  type ConfigEntry,
-  type ConfigLayer,
-  type ConfigShape,
-  env,
-  type Profile,
-  type ProfileDefaults,
-  profiles,
-  type ResolvedConfig,
-  resolveConfig,
-  resolveProfile,
-} from "./config.ts";
-import { AppInfo, type HealthCheck, type HealthReport, Lifecycle, type Phase } from "./contracts/health.ts";
+import { type KernelConfig, kernelShape, loadConfigLayers } from "./app-config.ts";
+import { type ConfigEntry, type ConfigLayer, type Profile, type ResolvedConfig, resolveConfig } from "./config.ts";
+import { AppInfo, type HealthReport, Lifecycle, type Phase } from "./contracts/health.ts";
 import { LogContext, Logger } from "./contracts/logger.ts";
-import { parseDotenv } from "./dotenv.ts";
-import { ConfigError, ExitCode, KernelError, PluginTimeoutError } from "./errors.ts";
+import { ConfigError, KernelError, PluginTimeoutError } from "./errors.ts";
 import { buildGraph } from "./graph.ts";
+import { runHealthChecks } from "./health-checks.ts";
 import { AppLifecycle, worstStatus } from "./lifecycle.ts";
 import { createLogger, type KernelLogger } from "./logger.ts";
 import type { Plugin, PluginContext } from "./plugin.ts";
+import { runApp } from "./run.ts";
 import { detectRuntime } from "./runtime/detect.ts";
-import type { Runtime, ShutdownSignal } from "./runtime/types.ts";
+import type { Runtime } from "./runtime/types.ts";
 import { withTimeout } from "./timeout.ts";
 import { embeddedInfo, type Override, type Token } from "./token.ts";
 
@@ -67,35 +57,6 @@ export interface App {
   inspectConfig(): Promise<ConfigEntry[]>;
   /** `await using app = createApp(...)` stops the app when the scope ends. */
   [Symbol.asyncDispose](): Promise<void>;
-}
-
-const kernelDefaults: ProfileDefaults = {
-  development: { LOG_LEVEL: "debug", LOG_FORMAT: "pretty" },
-  testing: { LOG_LEVEL: "warn" },
-  staging: { LOG_LEVEL: "info" },
-  production: { LOG_LEVEL: "info" },
-};
-
-function kernelShape(options: AppOptions): ConfigShape {
-  return {
-    APP_NAME: v.optional(env.string({ minLength: 1 }), options.name),
-    APP_VERSION: v.optional(env.string({ minLength: 1 }), options.version ?? "0.0.0"),
-    ENVIRONMENT: v.optional(env.picklist(profiles as [Profile, ...Profile[]]), "development"),
-    LOG_LEVEL: v.optional(env.picklist(["debug", "info", "warn", "error", "silent"]), "info"),
-    LOG_FORMAT: v.optional(env.picklist(["json", "pretty"]), "json"),
-    SHUTDOWN_TIMEOUT_MS: v.optional(env.integer({ min: 0 }), "20000"),
-    DRAIN_DELAY_MS: v.optional(env.integer({ min: 0 }), "0"),
-  };
-}
-
-interface KernelConfig {
-  APP_NAME: string;
-  APP_VERSION: string;
-  ENVIRONMENT: Profile;
-  LOG_LEVEL: "debug" | "info" | "warn" | "error" | "silent";
-  LOG_FORMAT: "json" | "pretty";
-  SHUTDOWN_TIMEOUT_MS: number;
-  DRAIN_DELAY_MS: number;
 }
 
 interface Started {
@@ -200,69 +161,17 @@ class Application implements App {
     return this.stop();
   }
 
-  async run(): Promise<never> {
-    // Signal listeners do not keep Node's event loop alive; an idle app must still wait for SIGTERM.
-    const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
-    const exit = (code: number): never => {
-      clearInterval(keepAlive);
-      return this.#runtime.exit(code);
-    };
-    let exitCode: number = ExitCode.ok;
-    let signals = 0;
-    let shuttingDown: Promise<never> | undefined;
-    const shutdown = (): Promise<never> => {
-      shuttingDown ??= this.stop().then(
-        () => exit(exitCode),
-        () => exit(ExitCode.failure),
-      );
-      return shuttingDown;
-    };
-    this.#runtime.onFatal((error, kind) => {
-      this.#logger.error(kind === "uncaughtException" ? "uncaught exception" : "unhandled rejection", { error });
-      exitCode = ExitCode.failure;
-      void shutdown();
-    });
-    const onSignal = (signal: ShutdownSignal) => () => {
-      signals++;
-      if (signals > 1) {
-        this.#logger.error("second signal: exiting without finishing the drain", { signal });
-        exit(ExitCode.failure);
-      }
-      this.#logger.info("shutdown signal received", { signal });
-      void shutdown();
-    };
-    this.#runtime.onSignal("SIGTERM", onSignal("SIGTERM"));
-    this.#runtime.onSignal("SIGINT", onSignal("SIGINT"));
-    try {
-      await this.start();
-    } catch (error) {
-      if (this.#shutdownRequested) return shutdown();
-      if (error instanceof ConfigError) {
-        this.#logger.error(error.message, { error: { name: error.name, code: error.code }, issues: error.issues });
-        return exit(ExitCode.config);
-      }
-      this.#logger.error("app failed to start", { error });
-      return exit(ExitCode.failure);
-    }
-    return new Promise<never>(() => {});
+  run(): Promise<never> {
+    return runApp(this, this.#runtime, this.#logger);
   }
 
-  async #layers(): Promise<{ layers: ConfigLayer[]; profile: Profile }> {
-    const { env: given, envDir } = this.#options;
-    const processEnv: ConfigLayer = { name: "process env", values: given ?? this.#runtime.env() };
-    const dir = envDir ?? (given ? undefined : ".");
-    const read = async (file: string): Promise<ConfigLayer | undefined> => {
-      if (dir === undefined) return undefined;
-      const text = await this.#runtime.readTextFile(`${dir}/${file}`);
-      return text === undefined ? undefined : { name: file, values: parseDotenv(text) };
-    };
-    const base = await read(".env");
-    const profile = resolveProfile(base ? [processEnv, base] : [processEnv]);
-    const [local, specific] = await Promise.all([read(`.env.${profile}.local`), read(`.env.${profile}`)]);
-    const defaults: Record<string, string> = { ...kernelDefaults[profile] };
-    for (const plugin of this.#options.plugins) Object.assign(defaults, plugin.defaults[profile]);
-    const layers = [processEnv, local, specific, base, { name: `${profile} profile`, values: defaults }];
-    return { layers: layers.filter((l): l is ConfigLayer => l !== undefined), profile };
+  /** True once a stop arrived while starting: the start's failure is then not an error. */
+  get shutdownRequested(): boolean {
+    return this.#shutdownRequested;
+  }
+
+  #layers(): Promise<{ layers: ConfigLayer[]; profile: Profile }> {
+    return loadConfigLayers(this.#runtime, this.#options);
   }
 
   #resolve(layers: ConfigLayer[], profile: Profile): ResolvedConfig {
@@ -509,39 +418,16 @@ class Application implements App {
 
   async #health(): Promise<HealthReport> {
     const info = this.#registry.get(AppInfo) as AppInfo | undefined;
-    const checks: Record<string, HealthCheck> = {};
-    await Promise.all(
-      this.#started
-        .filter((r) => r.plugin.health)
-        .map(async ({ plugin, config }) => {
-          const began = this.#runtime.now();
-          const controller = new AbortController();
-          try {
-            const result = await withTimeout(
-              () =>
-                plugin.health?.({
-                  config,
-                  signal: controller.signal,
-                  get: (t) => this.get(t),
-                  find: (t) => this.#registry.get(t) as never,
-                }) ?? { status: "up" as const },
-              { plugin: plugin.name, phase: "health", timeoutMs: this.#options.healthTimeoutMs ?? 2_000, controller },
-            );
-            checks[plugin.name] = {
-              status: result.status,
-              ...(result.detail ? { detail: this.#logger.redactor.string(result.detail) } : {}),
-              latencyMs: round(this.#runtime.now() - began),
-            };
-          } catch (error) {
-            const detail = error instanceof Error ? error.message : String(error);
-            checks[plugin.name] = {
-              status: "down",
-              detail: this.#logger.redactor.string(detail),
-              latencyMs: round(this.#runtime.now() - began),
-            };
-          }
-        }),
-    );
+    const reader = {
+      get: <T>(t: Token<T>) => this.get(t),
+      find: <T>(t: Token<T>) => this.#registry.get(t) as T | undefined,
+    };
+    const checks = await runHealthChecks(this.#started, {
+      reader,
+      now: () => this.#runtime.now(),
+      timeoutMs: this.#options.healthTimeoutMs ?? 2_000,
+      redact: (text) => this.#logger.redactor.string(text),
+    });
     return {
       status: worstStatus(Object.values(checks)),
       name: this.name,

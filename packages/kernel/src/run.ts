@@ -1,0 +1,63 @@
+import type { Logger } from "./contracts/logger.ts";
+import { ConfigError, ExitCode } from "./errors.ts";
+import type { Runtime, ShutdownSignal } from "./runtime/types.ts";
+
+/** What {@link runApp} drives. */
+export interface RunnableApp {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** True when a stop arrived during the start, so a failed start is the shutdown, not an error. */
+  readonly shutdownRequested: boolean;
+}
+
+/**
+ * The process around an app: start it, wait for SIGTERM or SIGINT, drain, stop, exit. Exit codes:
+ * 0 after a clean stop, 78 on invalid config, 1 for a failed start, a failed or stuck stop, a
+ * second signal, or an uncaught exception or unhandled rejection (which also start the shutdown).
+ */
+export async function runApp(app: RunnableApp, runtime: Runtime, logger: Logger): Promise<never> {
+  // Signal listeners do not keep Node's event loop alive; an idle app must still wait for SIGTERM.
+  const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
+  const exit = (code: number): never => {
+    clearInterval(keepAlive);
+    return runtime.exit(code);
+  };
+  let exitCode: number = ExitCode.ok;
+  let signals = 0;
+  let shuttingDown: Promise<never> | undefined;
+  const shutdown = (): Promise<never> => {
+    shuttingDown ??= app.stop().then(
+      () => exit(exitCode),
+      () => exit(ExitCode.failure),
+    );
+    return shuttingDown;
+  };
+  runtime.onFatal((error, kind) => {
+    logger.error(kind === "uncaughtException" ? "uncaught exception" : "unhandled rejection", { error });
+    exitCode = ExitCode.failure;
+    void shutdown();
+  });
+  const onSignal = (signal: ShutdownSignal) => () => {
+    signals++;
+    if (signals > 1) {
+      logger.error("second signal: exiting without finishing the drain", { signal });
+      exit(ExitCode.failure);
+    }
+    logger.info("shutdown signal received", { signal });
+    void shutdown();
+  };
+  runtime.onSignal("SIGTERM", onSignal("SIGTERM"));
+  runtime.onSignal("SIGINT", onSignal("SIGINT"));
+  try {
+    await app.start();
+  } catch (error) {
+    if (app.shutdownRequested) return shutdown();
+    if (error instanceof ConfigError) {
+      logger.error(error.message, { error: { name: error.name, code: error.code }, issues: error.issues });
+      return exit(ExitCode.config);
+    }
+    logger.error("app failed to start", { error });
+    return exit(ExitCode.failure);
+  }
+  return new Promise<never>(() => {});
+}
