@@ -7,7 +7,19 @@
  *
  * `bun bench/observability.ts` (needs `wrk`; apt-get install -y wrk)
  */
-const fixture = new URL("./fixtures/observability-app.ts", import.meta.url).pathname;
+// The full-stack fixture with the rate limiter left out and the observability pieces switched on or off.
+const fixture = new URL("./fixtures/full.ts", import.meta.url).pathname;
+
+/** The fixture's environment for a mode: `on`, `off`, or a comma-separated subset of tracing, logging, metrics. */
+function modeEnv(mode: string): Record<string, string> {
+  const parts = new Set(mode === "on" ? ["tracing", "logging", "metrics"] : mode.split(","));
+  const without = [
+    "rate-limit",
+    ...(parts.has("tracing") ? [] : ["otel"]),
+    ...(parts.has("metrics") ? [] : ["metrics"]),
+  ];
+  return { BENCH_WITHOUT: without.join(","), HTTP_ACCESS_LOG: parts.has("logging") ? "true" : "false" };
+}
 const rounds = Number(Bun.env.ROUNDS ?? "2");
 const duration = Number(Bun.env.DURATION_S ?? "5");
 const wrk = Bun.which("wrk");
@@ -44,7 +56,7 @@ async function load(port: number, seconds: number): Promise<number> {
 async function run(mode: string): Promise<{ rps: number; readyMs: number }> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const child = Bun.spawn(["bun", fixture], {
-    env: { ...Bun.env, OBSERVABILITY: mode, PORT: String(port) },
+    env: { ...Bun.env, ...modeEnv(mode), PORT: String(port), HOST: "127.0.0.1" },
     stdout: "ignore",
     stderr: "inherit",
   });
