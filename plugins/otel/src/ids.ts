@@ -21,9 +21,7 @@ function tableHex(bytes: Uint8Array): string {
 }
 
 /** Lowercase hex of `bytes`; exported for the test that checks both paths agree. */
-export const toHex: (bytes: Uint8Array) => string = nativeToHex
-  ? (bytes) => nativeToHex.call(bytes)
-  : tableHex;
+export const toHex: (bytes: Uint8Array) => string = nativeToHex ? (bytes) => nativeToHex.call(bytes) : tableHex;
 export { tableHex };
 
 function randomHex(length: number): string {
