@@ -51,6 +51,36 @@ describe("createLogger", () => {
     expect(second).toMatchObject({ plugin: "http", route: "/a", request_id: "r1", level: "error" });
   });
 
+  test("flat fields are masked in the serialised line: secrets with quotes, URL passwords, and the JSON stays whole", () => {
+    const { log, lines, parsed } = capture();
+    log.redactor.addSecrets(['pa"ss\\word-42']);
+    log.info("connect", {
+      dsn: "postgres://app:hunter2@db:5432/app",
+      note: 'tried pa"ss\\word-42 twice',
+      next: "http://x:1",
+      mail: "ops@example.com",
+      attempts: 3,
+    });
+    expect(lines[0]).not.toContain("hunter2");
+    expect(lines[0]).not.toContain("word-42");
+    // A URL in one field and an "@" in the next must not be read as one user:password@host.
+    expect(parsed()[0]).toMatchObject({
+      dsn: `postgres://app:${REDACTED}@db:5432/app`,
+      note: `tried ${REDACTED} twice`,
+      next: "http://x:1",
+      mail: "ops@example.com",
+      attempts: 3,
+    });
+  });
+
+  test("a mixin's field the call also sets is written once, with the call's value", () => {
+    const { log, lines, parsed } = capture();
+    log.use(() => ({ trace_id: "from-mixin", span_id: "s1" }));
+    log.info("handled", { trace_id: "from-call", status: 200 });
+    expect(lines[0]?.match(/"trace_id"/g)).toHaveLength(1);
+    expect(parsed()[0]).toMatchObject({ trace_id: "from-call", span_id: "s1", status: 200 });
+  });
+
   test("a secret registered after a child was made is still masked in that child's fields and the base", () => {
     const { log, lines } = capture({ base: { service: "svc", dsn: "postgres://app@db/late-secret-value" } });
     const child = log.child({ upstream: "key late-secret-value" });

@@ -134,6 +134,8 @@ function timestamp(millis: number): string {
 
 /** Fields every line carries besides the call's own; they are written as they are, never overridden. */
 const RESERVED = new Set(["timestamp", "level", "message"]);
+/** Bound on the per-name caches: field names are few, but a caller could make them from data. */
+const KEY_CACHE_LIMIT = 2048;
 
 /**
  * The base and child fields of one logger, redacted and serialised once (the way pino keeps its
@@ -144,6 +146,19 @@ class Prefix {
   #version = -1;
   fragment = "";
   keys: ReadonlySet<string> = new Set();
+  /** Per field name: true when a line may serialise it as it is (not sensitive, not taken). */
+  #plain = new Map<string, boolean>();
+
+  /** True when a call field of this name is neither sensitive nor a base, child or reserved field. */
+  plain(key: string, redactor: Redactor): boolean {
+    let verdict = this.#plain.get(key);
+    if (verdict === undefined) {
+      verdict = !redactor.sensitive(key) && !this.keys.has(key) && !RESERVED.has(key);
+      if (this.#plain.size >= KEY_CACHE_LIMIT) this.#plain.clear();
+      this.#plain.set(key, verdict);
+    }
+    return verdict;
+  }
 
   get(shared: Shared, bound: Constant | undefined): Prefix {
     if (this.#base !== shared.base || this.#version !== shared.redactor.version) {
@@ -152,6 +167,7 @@ class Prefix {
       const body = JSON.stringify(merged);
       this.fragment = body.length > 2 ? `,${body.slice(1, -1)}` : "";
       this.keys = new Set(Object.keys(merged));
+      this.#plain = new Map();
       this.#base = shared.base;
       this.#version = shared.redactor.version;
     }
@@ -160,9 +176,11 @@ class Prefix {
 }
 
 /**
- * A JSON line built from the cached prefix and the call's fields. `undefined` when a mixin or
- * call field shares a name with a base, child or reserved field: {@link render} then merges them
- * so that the call's value wins, as it always has.
+ * A JSON line built from the cached prefix and the call's fields, each field redacted and
+ * serialised straight into the line (no merged object per line). A mixin field the call also
+ * sets is left out, so the call's value wins. `undefined` when a field shares a name with a base,
+ * child or reserved field: {@link render} then merges them so that the call's value wins, as it
+ * always has.
  */
 function fastJson(
   shared: Shared,
@@ -172,21 +190,91 @@ function fastJson(
   fields: LogFields | undefined,
 ): string | undefined {
   const { redactor } = shared;
-  const extra: LogFields = {};
+  let tail = "";
   for (const mixin of shared.mixins) {
+    let fromMixin: LogFields | undefined;
     try {
-      const fromMixin = mixin();
-      if (fromMixin) copyRedacted(extra, fromMixin, redactor);
+      fromMixin = mixin();
     } catch {
       // A broken mixin costs its own fields, not the line.
     }
+    if (!fromMixin) continue;
+    const part = serialiseFields(fromMixin, fields, prefix, redactor);
+    if (part === undefined) return undefined;
+    tail += part;
   }
-  if (fields) copyRedacted(extra, fields, redactor);
-  for (const key in extra) if (prefix.keys.has(key) || RESERVED.has(key)) return undefined;
-  const body = JSON.stringify(extra);
-  const tail = body.length > 2 ? `,${body.slice(1, -1)}` : "";
+  if (fields) {
+    const part = serialiseFields(fields, undefined, prefix, redactor);
+    if (part === undefined) return undefined;
+    tail += part;
+  }
   const text = JSON.stringify(redactor.string(typeof message === "string" ? message : String(message)));
   return `{"timestamp":"${timestamp(shared.clock())}","level":"${level}","message":${text}${prefix.fragment}${tail}}`;
+}
+
+/** `,"key":` for each field name seen, so a line does not re-escape the same few names. */
+const keyFragments = new Map<string, string>();
+
+function keyFragment(key: string): string {
+  let fragment = keyFragments.get(key);
+  if (fragment === undefined) {
+    fragment = `,${JSON.stringify(key)}:`;
+    if (keyFragments.size >= KEY_CACHE_LIMIT) keyFragments.clear();
+    keyFragments.set(key, fragment);
+  }
+  return fragment;
+}
+
+/**
+ * `source`'s own fields as `,"key":value` pairs, redacted, skipping those `overridden` also has;
+ * `undefined` when one collides with a base, child or reserved field.
+ */
+function serialiseFields(
+  source: LogFields,
+  overridden: LogFields | undefined,
+  prefix: Prefix,
+  redactor: Redactor,
+): string | undefined {
+  if (overridden === undefined && isFlat(source, prefix, redactor)) {
+    // The common line (a handful of strings and numbers under ordinary names) is serialised in
+    // one native call; secret values and URL passwords are then masked in the text itself.
+    const body = JSON.stringify(source);
+    return body.length > 2 ? redactor.json(`,${body.slice(1, -1)}`) : "";
+  }
+  let out = "";
+  for (const key in source) {
+    if (!Object.hasOwn(source, key) || (overridden !== undefined && Object.hasOwn(overridden, key))) continue;
+    if (prefix.keys.has(key) || RESERVED.has(key)) return undefined;
+    const value = redactor.field(key, source[key]);
+    if (value === undefined) continue;
+    const json = JSON.stringify(value);
+    if (json !== undefined) out += keyFragment(key) + json;
+  }
+  return out;
+}
+
+/**
+ * True for a plain object whose values are all strings, finite numbers, booleans, null or
+ * undefined, under names that are neither sensitive nor taken by the base, child or reserved fields.
+ */
+function isFlat(source: LogFields, prefix: Prefix, redactor: Redactor): boolean {
+  if (Object.getPrototypeOf(source) !== Object.prototype) return false;
+  for (const key in source) {
+    const value = source[key];
+    switch (typeof value) {
+      case "string":
+      case "boolean":
+      case "undefined":
+        break;
+      case "number":
+        if (!Number.isFinite(value)) return false;
+        break;
+      default:
+        if (value !== null) return false;
+    }
+    if (!prefix.plain(key, redactor)) return false;
+  }
+  return true;
 }
 
 /** Copies `source`'s own fields into `line`, redacted. */

@@ -12,6 +12,8 @@ const MAX_ARRAY = 1000;
 const KEY_CACHE_LIMIT = 2048;
 /** `scheme://user:password@` in any string, e.g. a connection URL quoted in an error message. */
 const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^@/?#\s]+@/gi;
+/** The same inside JSON text, where a quote or backslash ends the string the URL is in. */
+const JSON_URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s"\\]*:)[^@/?#\s"\\]+@/gi;
 
 /**
  * Turns any value into something safe to serialise: sensitive keys and known secret values
@@ -28,6 +30,8 @@ const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^@/?#\s]+@/gi;
  */
 export class Redactor {
   #secrets: string[] = [];
+  /** The secrets as they appear inside a JSON string (quotes and backslashes escaped). */
+  #escaped: string[] = [];
   #version = 0;
   // Log lines reuse a small set of field names; caching the regex verdict keeps the hot path cheap.
   #keys = new Map<string, boolean>();
@@ -41,6 +45,7 @@ export class Redactor {
       }
     }
     this.#secrets.sort((a, b) => b.length - a.length);
+    this.#escaped = this.#secrets.map((secret) => JSON.stringify(secret).slice(1, -1));
   }
 
   /** True when a field of this name has its value replaced. */
@@ -60,6 +65,17 @@ export class Redactor {
     for (const s of this.#secrets) if (out.includes(s)) out = out.replaceAll(s, REDACTED);
     // "@" is rarer than "://" in log text, so it is the cheaper first test.
     if (out.includes("@") && out.includes("://")) out = out.replace(URL_CREDENTIALS, `$1${REDACTED}@`);
+    return out;
+  }
+
+  /**
+   * Masks every registered secret, and any password in a URL, inside JSON text (a serialised
+   * line), leaving its structure intact.
+   */
+  json(text: string): string {
+    let out = text;
+    for (const s of this.#escaped) if (out.includes(s)) out = out.replaceAll(s, REDACTED);
+    if (out.includes("@") && out.includes("://")) out = out.replace(JSON_URL_CREDENTIALS, `$1${REDACTED}@`);
     return out;
   }
 
