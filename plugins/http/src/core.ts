@@ -1,6 +1,5 @@
 import type { Counter, Histogram, HttpMiddleware, Logger, RequestFacts, Tracer } from "@twelvefold/kernel";
-import type { Context, MiddlewareHandler, Next } from "hono";
-import { routePath } from "hono/route";
+import type { Context } from "hono";
 import type { ProxyCheck } from "./client-ip.ts";
 import { HttpError } from "./errors.ts";
 import type { InFlight } from "./inflight.ts";
@@ -49,15 +48,18 @@ export interface RequestMetrics {
   readonly duration: Histogram;
 }
 
-/** What the core middleware needs; built once at start. */
+/** What the core needs; built once at start. */
 export interface CoreOptions {
+  /** Routes a request through the Hono app (its `fetch`, with the state as `env`). */
+  readonly dispatch: (request: Request, state: RequestState) => Response | Promise<Response>;
   readonly inflight: InFlight;
   readonly bodyLimit: number;
   /** Milliseconds a handler has to answer; 0 for no limit. */
   readonly timeoutMs: number;
-  readonly csp: string;
   /** Security headers for every response (see securityHeaderList). */
   readonly security: HeaderList;
+  /** Security headers for HTML documents only (CSP, opener policy). */
+  readonly documentSecurity: HeaderList;
   /** Middleware from other plugins (`HttpRoutes.use`), read per request so late ones apply. */
   readonly middleware: readonly HttpMiddleware[];
   /** Paths answered as probes: no span, metrics, access log or plugin middleware. */
@@ -70,77 +72,62 @@ export interface CoreOptions {
 }
 
 const UNMATCHED = "unmatched";
-/** The path the core middleware is mounted on; a request that ends on it matched no route. */
-export const CORE_PATH = "/*";
+/** The path app-wide Hono middleware (CORS) is mounted on; a 404 noted there matched no route. */
+export const ALL_PATHS = "/*";
 
 /**
- * Everything every request needs, in one middleware: request id, client facts, body limit,
- * timeout, the server span, RED metrics, the access log, `Connection: close` while draining.
- * One layer instead of seven keeps the per-request cost (closures, awaits, header passes) low;
- * this is where a naive stack of separate middleware loses most of its throughput.
+ * Everything every request needs, around the Hono app rather than inside it: request id, client
+ * facts, body limit, timeout, the server span, RED metrics, the access log, `Connection: close`
+ * while draining, and the other plugins' middleware. Outside Hono's chain, a route with no
+ * middleware of its own takes Hono's direct path; one layer instead of seven keeps the
+ * per-request cost (closures, awaits, header passes) low, and this is where a naive stack of
+ * separate middleware loses most of its throughput.
  */
-export function coreMiddleware(options: CoreOptions): MiddlewareHandler<HttpEnv> {
-  const { inflight, probes, tracer, metrics, logger, now, bodyLimit, timeoutMs, middleware } = options;
+export function requestHandler(options: CoreOptions): (state: RequestState) => Response | Promise<Response> {
+  const { dispatch, inflight, probes, tracer, metrics, logger, now, bodyLimit, timeoutMs, middleware } = options;
   const accessLog = options.accessLog;
-  const finish = finisher(options.security, options.csp, inflight);
-  const chain = (c: Context<HttpEnv>, next: Next, state: RequestState): Promise<Response> => {
-    const last = () => next().then(() => c.res);
+  const finish = finisher(options.security, options.documentSecurity, inflight);
+
+  const chain = (state: RequestState): Response | Promise<Response> => {
+    const request = state.request;
     // Preflights are CORS's business; counting them against a rate limit would break browsers.
-    if (middleware.length === 0 || state.request.method === "OPTIONS") return last();
-    if (middleware.length === 1) return Promise.resolve((middleware[0] as HttpMiddleware)(state.request, state, last));
-    const dispatch = (index: number): Promise<Response> => {
+    if (middleware.length === 0 || request.method === "OPTIONS") return dispatch(request, state);
+    const last = async () => await dispatch(request, state);
+    if (middleware.length === 1) return (middleware[0] as HttpMiddleware)(request, state, last);
+    const step = (index: number): Promise<Response> => {
       const mw = middleware[index] as HttpMiddleware;
-      const rest = index + 1 === middleware.length ? last : () => dispatch(index + 1);
-      return Promise.resolve(mw(state.request, state, rest));
+      const rest = index + 1 === middleware.length ? last : () => step(index + 1);
+      return Promise.resolve(mw(request, state, rest));
     };
-    return dispatch(0);
+    return step(0);
   };
 
-  return async function twelvefoldCore(c, next) {
-    const state = c.env;
+  const serve = async (state: RequestState): Promise<Response> => {
     const request = state.request;
-
-    if (probes.has(c.req.path)) {
-      state.probe = true;
-      await next();
-      finish(c, state.requestId);
-      return;
-    }
-
-    const length = request.headers.get("content-length");
-    if (length !== null && Number(length) > bodyLimit) {
-      c.res = problemResponse("TF_HTTP_BODY_TOO_LARGE", {
-        detail: `The request body exceeds ${bodyLimit} bytes`,
-        requestId: state.requestId,
-      });
-      finish(c, state.requestId);
-      return;
-    }
-
     const span = tracer?.startSpan(request.method, { kind: "server", carrier: request.headers });
     inflight.add(state);
     let response: Response;
     try {
-      const work = span && tracer ? tracer.withSpan(span, () => chain(c, next, state)) : chain(c, next, state);
-      response = timeoutMs > 0 ? await withTimeout(work, state) : await work;
+      const work = span && tracer ? tracer.withSpan(span, () => chain(state)) : chain(state);
+      if (!(work instanceof Promise)) response = work;
+      else response = timeoutMs > 0 ? await withTimeout(work, state) : await work;
     } catch (error) {
       response = failure(error, state, logger);
     } finally {
       inflight.delete(state);
     }
-    if (response !== c.res) c.res = response;
-    finish(c, state.requestId);
+    response = finish(response, state.requestId);
 
-    const status = c.res.status;
-    const matched = routePath(c);
-    const route = status === 404 && matched === CORE_PATH ? UNMATCHED : matched;
+    const status = response.status;
+    const noted = state.route;
+    const route = noted === undefined || (status === 404 && noted === ALL_PATHS) ? UNMATCHED : noted;
     const seconds = (now() - state.startedAt) / 1000;
     if (span) {
       if (span.isRecording()) {
         span.updateName(`${request.method} ${route}`);
         span.setAttributes({
           "http.request.method": request.method,
-          "url.path": c.req.path,
+          "url.path": state.path,
           "http.route": route,
           "http.response.status_code": status,
           "request.id": state.requestId,
@@ -156,7 +143,7 @@ export function coreMiddleware(options: CoreOptions): MiddlewareHandler<HttpEnv>
     if (accessLog && logger.enabled("info")) {
       logger.info("request", {
         method: request.method,
-        path: c.req.path,
+        path: state.path,
         route,
         status,
         duration_ms: Math.round(seconds * 100_000) / 100,
@@ -165,6 +152,26 @@ export function coreMiddleware(options: CoreOptions): MiddlewareHandler<HttpEnv>
         span_id: span?.spanId,
       });
     }
+    return response;
+  };
+
+  return function handle(state) {
+    if (probes.has(state.path)) {
+      state.probe = true;
+      const answer = dispatch(state.request, state);
+      return answer instanceof Promise
+        ? answer.then((response) => finish(response, state.requestId))
+        : finish(answer, state.requestId);
+    }
+    const length = state.request.headers.get("content-length");
+    if (length !== null && Number(length) > bodyLimit) {
+      const tooLarge = problemResponse("TF_HTTP_BODY_TOO_LARGE", {
+        detail: `The request body exceeds ${bodyLimit} bytes`,
+        requestId: state.requestId,
+      });
+      return finish(tooLarge, state.requestId);
+    }
+    return serve(state);
   };
 }
 
@@ -202,19 +209,21 @@ function failure(error: unknown, state: RequestState, logger: Logger): Response 
  * Sets what every response gets; a frozen response (a proxied fetch) is copied first. Nothing in
  * the stack adds `X-Powered-By` or `Server`, so there is nothing to strip per request.
  */
-function finisher(security: HeaderList, csp: string, inflight: InFlight) {
-  return function finish(c: Context<HttpEnv>, requestId: string): void {
-    let headers = c.res.headers;
+function finisher(security: HeaderList, documentSecurity: HeaderList, inflight: InFlight) {
+  return function finish(response: Response, requestId: string): Response {
+    let answer = response;
+    let headers = answer.headers;
     try {
       headers.set("x-request-id", requestId);
     } catch {
-      c.res = new Response(c.res.body, c.res);
-      headers = c.res.headers;
+      answer = new Response(answer.body, answer);
+      headers = answer.headers;
       headers.set("x-request-id", requestId);
     }
     for (const [name, value] of security) headers.set(name, value);
     if (inflight.closing) headers.set("connection", "close");
     const type = headers.get("content-type");
-    if (type?.startsWith("text/html")) headers.set("content-security-policy", csp);
+    if (type?.startsWith("text/html")) for (const [name, value] of documentSecurity) headers.set(name, value);
+    return answer;
   };
 }

@@ -64,9 +64,14 @@ describe("http plugin", () => {
     expect(response.headers.get("x-frame-options")).toBe("DENY");
     expect(response.headers.get("referrer-policy")).toBe("no-referrer");
     expect(response.headers.get("x-powered-by")).toBeNull();
+    expect(response.headers.get("cross-origin-resource-policy")).toBe("same-origin");
+    // The document policies go on HTML only: a JSON answer is never a document.
     expect(response.headers.get("content-security-policy")).toBeNull();
+    expect(response.headers.get("cross-origin-opener-policy")).toBeNull();
     const page = await t.fetch("/page");
     expect(page.headers.get("content-security-policy")).toContain("default-src 'self'");
+    expect(page.headers.get("cross-origin-opener-policy")).toBe("same-origin");
+    expect(page.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     const log = t.logs.find((l) => l.message === "request");
     expect(log).toMatchObject({ method: "GET", path: "/items/7", route: "/items/:id", status: 200 });
     expect(log?.request_id).toBe(response.headers.get("x-request-id"));

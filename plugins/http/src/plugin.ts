@@ -15,15 +15,17 @@ import {
 } from "@twelvefold/kernel";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { getPath } from "hono/utils/url";
 import { createAuth, HttpAuth } from "./auth.ts";
 import { trustedProxies } from "./client-ip.ts";
 import { type HttpConfig, httpConfig } from "./config.ts";
-import { CORE_PATH, coreMiddleware, type HttpEnv, type RequestMetrics, stateFactory } from "./core.ts";
+import { ALL_PATHS, type HttpEnv, type RequestMetrics, requestHandler, stateFactory } from "./core.ts";
 import { DrainDeadlineError, HttpError, type HttpErrorCode } from "./errors.ts";
 import { InFlight } from "./inflight.ts";
 import { addProbes, beforeOpen, PROBE_PATHS } from "./probes.ts";
 import { errorResponse, problemResponse } from "./problem.ts";
-import type { PeerInfo } from "./request.ts";
+import { type PeerInfo, RequestState } from "./request.ts";
+import { RouteNotingRouter } from "./router.ts";
 import { corsMiddleware, securityHeaderList } from "./security.ts";
 
 /** The Hono app every route lives on. Apps add routes to it during their plugin's `start`. */
@@ -93,12 +95,22 @@ export function http(options: HttpOptions = {}): Plugin {
       const probes = new Set<string>(PROBE_PATHS);
       const middleware: HttpMiddleware[] = [];
       const createState = stateFactory(inflight, trustedProxies(config.TRUSTED_PROXIES), now);
+      const app = new Hono<HttpEnv>({
+        router: new RouteNotingRouter(),
+        // The request state carries the path, decoded once for the probes, the logs and the router.
+        getPath: (request, options) => {
+          const state = options?.env;
+          return state instanceof RequestState ? state.path : getPath(request);
+        },
+      });
+      const security = await securityHeaderList(config);
       const core = {
+        dispatch: (request: Request, state: RequestState) => app.fetch(request, state),
         inflight,
         bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
         timeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
-        csp: config.HTTP_CSP,
-        security: await securityHeaderList(config),
+        security: security.every,
+        documentSecurity: security.documents,
         middleware,
         probes,
         logger,
@@ -108,7 +120,6 @@ export function http(options: HttpOptions = {}): Plugin {
         metrics: undefined as RequestMetrics | undefined,
         now,
       };
-      const app = new Hono<HttpEnv>();
       // Hono compiles its router on the first request; routes must all be in by then.
       let open = false;
       const lateRouteCheck = (what: string) => {
@@ -120,12 +131,9 @@ export function http(options: HttpOptions = {}): Plugin {
         }
       };
 
-      let coreHandler = coreMiddleware(core);
-      app.use(CORE_PATH, function core(c, next) {
-        return coreHandler(c, next);
-      });
+      let handle = requestHandler(core);
       const cors = corsMiddleware(config);
-      if (cors) app.use(CORE_PATH, cors);
+      if (cors) app.use(ALL_PATHS, cors);
       addProbes(app, lifecycle);
 
       app.notFound((c) => problemResponse("TF_HTTP_NOT_FOUND", { requestId: c.env.requestId }));
@@ -172,7 +180,7 @@ export function http(options: HttpOptions = {}): Plugin {
             collect: (gauge) => gauge.set(undefined, inflight.size),
           });
         }
-        coreHandler = coreMiddleware(core);
+        handle = requestHandler(core);
       };
 
       // Every plugin has added its routes and middleware by now: open (and compile) the router
@@ -187,7 +195,7 @@ export function http(options: HttpOptions = {}): Plugin {
           if (!lifecycle.ready) return gate(request);
           openRouter();
         }
-        return app.fetch(request, createState(request, peer));
+        return handle(createState(request, peer));
       };
 
       const server = await runtime.serve({

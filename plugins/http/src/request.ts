@@ -1,4 +1,5 @@
 import type { RequestFacts } from "@twelvefold/kernel";
+import { getPath } from "hono/utils/url";
 import { NO_TRUSTED_PROXY, type ProxyCheck, resolveClientIp } from "./client-ip.ts";
 
 /** An incoming X-Request-Id is honoured only in this shape, so it cannot inject into logs. */
@@ -22,11 +23,15 @@ export interface PeerInfo {
  */
 export class RequestState implements RequestFacts {
   readonly request: Request;
+  /** The decoded path, as Hono routes on it (computed once; Hono is given it). */
+  readonly path: string;
   readonly requestId: string;
   readonly startedAt: number;
   /** True when the request began before draining did; the drain waits for these first. */
   readonly early: boolean;
   subject: string | undefined = undefined;
+  /** The template of the route that answered, noted by the router as its handler runs. */
+  route: string | undefined = undefined;
   /** A probe: no span, metrics, access log or plugin middleware. */
   probe = false;
   /** Set while the request waits on its timeout; resolving it answers 504. */
@@ -40,6 +45,7 @@ export class RequestState implements RequestFacts {
 
   constructor(request: Request, peer: PeerInfo | undefined, options: RequestStateOptions) {
     this.request = request;
+    this.path = getPath(request);
     this.requestId = requestIdOf(request);
     this.startedAt = options.now;
     this.early = options.early;

@@ -6,18 +6,37 @@ import type { HttpConfig } from "./config.ts";
 /** Response headers to set, as name-value pairs. */
 export type HeaderList = ReadonlyArray<readonly [string, string]>;
 
+/** The security headers, computed once from config: for every response, and for HTML only. */
+export interface SecurityHeaders {
+  /** HSTS, nosniff, frame options, referrer policy, resource policy: on every response. */
+  readonly every: HeaderList;
+  /**
+   * The CSP and the opener policy: they govern documents, so they go on HTML responses only,
+   * where they mean something, rather than on every JSON answer.
+   */
+  readonly documents: HeaderList;
+}
+
+/** Headers that only a document (an HTML response) acts on. */
+const DOCUMENT_ONLY = new Set(["content-security-policy", "cross-origin-opener-policy"]);
+
 /**
- * The security headers for every response, computed once from config by hono/secure-headers:
- * HSTS, nosniff, frame options, referrer policy, cross-origin isolation. The core middleware
- * applies the list itself (one loop, no extra middleware layer per request); the CSP goes on
- * HTML responses only, where it means something.
+ * The security headers, computed once from config by hono/secure-headers. The core applies the
+ * lists itself (one loop, no extra middleware layer per request).
  */
-export async function securityHeaderList(config: HttpConfig): Promise<HeaderList> {
+export async function securityHeaderList(config: HttpConfig): Promise<SecurityHeaders> {
   const probe = new Hono();
   probe.use(securityHeaders(config));
   probe.get("/", () => new Response(null));
   const response = await probe.request("/");
-  return [...response.headers].filter(([name]) => name !== "content-type");
+  const all = [...response.headers].filter(([name]) => name !== "content-type");
+  return {
+    every: all.filter(([name]) => !DOCUMENT_ONLY.has(name)),
+    documents: [
+      ["content-security-policy", config.HTTP_CSP],
+      ...all.filter(([name]) => DOCUMENT_ONLY.has(name) && name !== "content-security-policy"),
+    ],
+  };
 }
 
 function securityHeaders(config: HttpConfig): MiddlewareHandler {
