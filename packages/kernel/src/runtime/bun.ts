@@ -1,5 +1,5 @@
 import { nodeProcessRuntime } from "./node-process.ts";
-import { stdoutWriter } from "./stdout.ts";
+import { sinkLineWriter, stdoutWriter } from "./stdout.ts";
 import type { ConnectionInfo, HttpServer, Runtime, ServeOptions } from "./types.ts";
 
 /** Looks the peer address up only when asked: most requests never need it. */
@@ -25,7 +25,7 @@ export function bunRuntime(): Runtime {
       const file = Bun.file(path);
       return (await file.exists()) ? await file.text() : undefined;
     },
-    writeLine: stdoutWriter(),
+    writeLine: stdoutWriter(() => sinkLineWriter(Bun.stdout.writer())),
     async serve(options: ServeOptions): Promise<HttpServer> {
       const server = Bun.serve({
         port: options.port,

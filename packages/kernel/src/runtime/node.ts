@@ -1,5 +1,5 @@
 import { nodeProcessRuntime } from "./node-process.ts";
-import { stdoutWriter } from "./stdout.ts";
+import { boundedLineWriter, stdoutWriter } from "./stdout.ts";
 import type { HttpServer, Runtime, ServeOptions } from "./types.ts";
 
 /** The Node runtime: `node:fs` for reads, `node:http` through @hono/node-server for HTTP. */
@@ -16,7 +16,7 @@ export function nodeRuntime(): Runtime {
         throw error;
       }
     },
-    writeLine: stdoutWriter(),
+    writeLine: stdoutWriter(() => boundedLineWriter(process.stdout)),
     async serve(options: ServeOptions): Promise<HttpServer> {
       const { createAdaptorServer } = await import("@hono/node-server");
       const server = createAdaptorServer({

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { bunRuntime } from "./bun.ts";
 import { detectRuntime } from "./detect.ts";
 import { nodeRuntime } from "./node.ts";
-import { boundedLineWriter, STDOUT_HIGH_WATER } from "./stdout.ts";
+import { boundedLineWriter, type LineSink, STDOUT_HIGH_WATER, sinkLineWriter } from "./stdout.ts";
 
 describe.each([
   ["bun", bunRuntime],
@@ -124,5 +124,79 @@ describe("boundedLineWriter", () => {
     const stream = new StalledStream();
     boundedLineWriter(stream);
     expect(() => stream.emit("error", Object.assign(new Error("write EPIPE"), { code: "EPIPE" }))).not.toThrow();
+  });
+});
+
+describe("sinkLineWriter (Bun's native stdout)", () => {
+  /** A sink whose reader is behind until `catchUp()`; `gone` makes writes fail as EPIPE does. */
+  function stalledSink() {
+    const written: string[] = [];
+    let release: (() => void) | undefined;
+    const state = { behind: false, gone: false };
+    const sink: LineSink = {
+      write(chunk) {
+        if (state.gone) throw Object.assign(new Error("EPIPE: broken pipe, write"), { code: "EPIPE" });
+        written.push(chunk);
+      },
+      flush() {
+        if (!state.behind) return 0;
+        return new Promise<number>((resolve) => {
+          release = () => resolve(0);
+        });
+      },
+    };
+    const catchUp = async () => {
+      state.behind = false;
+      release?.();
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    return { sink, written, state, catchUp };
+  }
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  test("lines of one turn go out as one write, in order, and flush() writes what is left at once", async () => {
+    const { sink, written } = stalledSink();
+    const writeLine = sinkLineWriter(sink);
+    writeLine("one");
+    writeLine("two");
+    expect(written).toEqual([]);
+    await turn();
+    expect(written).toEqual(["one\ntwo\n"]);
+    writeLine("three");
+    writeLine.flush();
+    expect(written).toEqual(["one\ntwo\n", "three\n"]);
+  });
+
+  test("while the reader is behind, lines wait in order up to the bound, then drop; the drop is reported", async () => {
+    const { sink, written, state, catchUp } = stalledSink();
+    const writeLine = sinkLineWriter(sink);
+    state.behind = true;
+    writeLine("first");
+    await turn();
+    expect(written).toEqual(["first\n"]);
+    const line = "x".repeat(1024);
+    let dropped = 0;
+    for (let i = 0; i < 20_000; i++) if (!writeLine(line)) dropped++;
+    await turn();
+    // Nothing more is handed over while a flush is pending, and what waits is capped.
+    expect(written).toHaveLength(1);
+    expect(dropped).toBeGreaterThan(0);
+    expect(20_000 - dropped).toBeLessThanOrEqual(STDOUT_HIGH_WATER / line.length + 1);
+    await catchUp();
+    expect(written).toHaveLength(2);
+    const [report, ...rest] = (written[1] as string).split("\n");
+    expect(JSON.parse(report as string)).toMatchObject({ level: "warn", dropped });
+    expect(rest.filter((l) => l === line)).toHaveLength(20_000 - dropped);
+  });
+
+  test("a reader that went away (EPIPE) makes lines a no-op, never a throw", async () => {
+    const { sink, state, written } = stalledSink();
+    const writeLine = sinkLineWriter(sink);
+    state.gone = true;
+    expect(writeLine("lost")).toBe(true);
+    await turn();
+    expect(writeLine("after")).toBe(false);
+    expect(() => writeLine.flush()).not.toThrow();
+    expect(written).toEqual([]);
   });
 });
