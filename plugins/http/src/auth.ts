@@ -1,11 +1,18 @@
 import { token } from "@twelvefold/kernel";
 import type { MiddlewareHandler } from "hono";
-import { sign, verify, verifyWithJwks } from "hono/jwt";
 import type { HttpEnv } from "./core.ts";
 import { HttpError } from "./errors.ts";
 
-type JwtPayload = Awaited<ReturnType<typeof verify>>;
-type Jwk = NonNullable<Parameters<typeof verifyWithJwks>[1]["keys"]>[number];
+/** hono/jwt, loaded on the first token signed or checked: most processes (workers) never need it. */
+let jwtModule: Promise<Jwt> | undefined;
+const jwt = () => {
+  jwtModule ??= import("hono/jwt");
+  return jwtModule;
+};
+
+type Jwt = typeof import("hono/jwt");
+type JwtPayload = Awaited<ReturnType<Jwt["verify"]>>;
+type Jwk = NonNullable<Parameters<Jwt["verifyWithJwks"]>[1]["keys"]>[number];
 
 /** Options for {@link createAuth}. */
 export interface AuthOptions {
@@ -111,6 +118,7 @@ export function createAuth(options: AuthOptions): HttpAuth {
 
   async function check(token: string): Promise<JwtPayload> {
     let payload: JwtPayload;
+    const { verify, verifyWithJwks } = await jwt();
     try {
       if (options.jwksUrl) {
         const opts = { allowedAlgorithms: ASYMMETRIC, verification };
@@ -162,6 +170,7 @@ export function createAuth(options: AuthOptions): HttpAuth {
     async sign(subject, claims = {}) {
       if (!options.secretKey) throw new Error("http: cannot sign tokens: SECRET_KEY is not set");
       const now = clock();
+      const { sign } = await jwt();
       return await sign(
         {
           ...claims,
