@@ -92,7 +92,8 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
     const request = state.request;
     // Preflights are CORS's business; counting them against a rate limit would break browsers.
     if (middleware.length === 0 || request.method === "OPTIONS") return dispatch(request, state);
-    const last = async () => await dispatch(request, state);
+    // Hono answers errors itself rather than throwing, so this needs no async wrapper of its own.
+    const last = () => Promise.resolve(dispatch(request, state));
     if (middleware.length === 1) return (middleware[0] as HttpMiddleware)(request, state, last);
     const step = (index: number): Promise<Response> => {
       const mw = middleware[index] as HttpMiddleware;
