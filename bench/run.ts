@@ -7,7 +7,10 @@
  * full-stack process takes to exit after SIGTERM (budget 100 ms).
  *
  * `bun bench/run.ts` (needs wrk). Environment: ROUNDS (3), DURATION_S (5), COLD_RUNS (7),
- * CONNECTIONS (50), BENCH_TIMEOUT_S (300, the whole run is killed past it).
+ * CONNECTIONS (50), BENCH_TIMEOUT_S (300, the whole run is killed past it), PIN (off: `PIN=1`
+ * runs each server on CPU 0 and `wrk -t1` on CPU 1 with taskset, so the load generator does
+ * not take the server's core. Steadier between runs, and harsher on the full stack: bare Hono
+ * gains a whole core, while the full stack's garbage collector now shares the server's).
  */
 import { readFileSync, rmSync } from "node:fs";
 import type { Subprocess } from "bun";
@@ -17,6 +20,10 @@ const DURATION_S = Number(process.env.DURATION_S ?? 5);
 const COLD_RUNS = Number(process.env.COLD_RUNS ?? 7);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S ?? 300);
+const PIN = process.env.PIN === "1";
+const serverCpu = PIN ? ["taskset", "-c", "0"] : [];
+const loadCpu = PIN ? ["taskset", "-c", "1"] : [];
+const wrkThreads = PIN ? "-t1" : "-t2";
 
 // The release runs one bytecode bundle per process type (ARCHITECTURE.md); build the full stack's.
 const bundleDir = `${process.env.TMPDIR ?? "/tmp"}/twelvefold-bench-${process.pid}`;
@@ -48,7 +55,7 @@ function freePort(): number {
 }
 
 function spawn(name: Name, port: number, env: Record<string, string> = {}): Subprocess {
-  const child = Bun.spawn(["bun", fixtures[name]], {
+  const child = Bun.spawn([...serverCpu, "bun", fixtures[name]], {
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", PORT: String(port), HOST: "127.0.0.1", ...env },
     stdout: "ignore",
     stderr: "inherit",
@@ -92,7 +99,7 @@ async function coldStart(name: Name): Promise<number> {
 
 function wrk(port: number, seconds: number): { rps: number; errors: string } {
   const run = Bun.spawnSync(
-    ["wrk", "-t2", `-c${CONNECTIONS}`, `-d${seconds}s`, `http://127.0.0.1:${port}/bench/json`],
+    [...loadCpu, "wrk", wrkThreads, `-c${CONNECTIONS}`, `-d${seconds}s`, `http://127.0.0.1:${port}/bench/json`],
     { stdout: "pipe", stderr: "pipe" },
   );
   const out = run.stdout.toString();
@@ -144,7 +151,7 @@ const results: Record<Name, { rps: number[]; rss: number[]; cold: number[] }> = 
 
 const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
 console.log(
-  `bench: ${ROUNDS} rounds, wrk -t2 -c${CONNECTIONS} -d${DURATION_S}s, ${COLD_RUNS} cold starts each; load average ${load}`,
+  `bench: ${ROUNDS} rounds, wrk ${wrkThreads} -c${CONNECTIONS} -d${DURATION_S}s${PIN ? " (server on cpu 0, wrk on cpu 1)" : ""}, ${COLD_RUNS} cold starts each; load average ${load}`,
 );
 
 for (let round = 0; round < ROUNDS; round++) {
