@@ -76,6 +76,10 @@ export class NonRecordingSpan implements Span {
   end(): void {}
 }
 
+/** Frozen, so a push that skipped the swap below would throw rather than share events between spans. */
+const NO_EVENTS = Object.freeze([]) as unknown as SpanEvent[];
+const UNSET = Object.freeze({ code: "unset" as const });
+
 /** A sampled span; once ended it is the {@link SpanData} handed to the exporter. */
 export class RecordingSpan implements Span, SpanData {
   readonly traceId: string;
@@ -90,8 +94,9 @@ export class RecordingSpan implements Span, SpanData {
   name: string;
   endTime = 0;
   attributes: Record<string, AttributeValue> = {};
-  events: SpanEvent[] = [];
-  status: { code: "unset" | "ok" | "error"; message?: string } = { code: "unset" };
+  // Most spans get no event and keep the unset status: they share these until one is added.
+  events: SpanEvent[] = NO_EVENTS;
+  status: { readonly code: "unset" | "ok" | "error"; readonly message?: string } = UNSET;
   droppedAttributes = 0;
   droppedEvents = 0;
   #attributeCount = 0;
@@ -157,7 +162,9 @@ export class RecordingSpan implements Span, SpanData {
     }
     const clean: Record<string, AttributeValue> = {};
     if (attributes) for (const key in attributes) if (attributes[key] !== undefined) clean[key] = attributes[key];
-    this.events.push({ name, time: this.#sink.now(), attributes: clean });
+    const event = { name, time: this.#sink.now(), attributes: clean };
+    if (this.events === NO_EVENTS) this.events = [];
+    this.events.push(event);
   }
 
   recordException(error: unknown): void {

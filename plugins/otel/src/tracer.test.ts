@@ -158,6 +158,21 @@ describe("LeanTracer", () => {
     expect(ended[0]?.endTime).toBeGreaterThan(ended[0]?.startTime ?? Number.POSITIVE_INFINITY);
   });
 
+  test("events and status belong to their own span: a quiet span next to a busy one stays empty and unset", () => {
+    const { tracer, ended } = setup();
+    const quiet = tracer.startSpan("quiet");
+    const busy = tracer.startSpan("busy");
+    busy.addEvent("one");
+    busy.addEvent("two");
+    busy.setStatus("error", "bad");
+    quiet.end();
+    busy.end();
+    expect(ended.map((s) => [s.name, s.events.length, s.status.code])).toEqual([
+      ["quiet", 0, "unset"],
+      ["busy", 2, "error"],
+    ]);
+  });
+
   test("traced() ends the span, marks failures and rethrows", async () => {
     const { tracer, ended } = setup();
     await expect(traced(tracer, "fails", () => Promise.reject(new TypeError("nope")))).rejects.toThrow("nope");
