@@ -1,5 +1,6 @@
 import type { Counter, Histogram, HttpMiddleware, Logger, RequestFacts, Tracer } from "@twelvefold/kernel";
 import type { Context } from "hono";
+import { bodyTooLarge, limitBody } from "./body-limit.ts";
 import type { ProxyCheck } from "./client-ip.ts";
 import { HttpError } from "./errors.ts";
 import type { InFlight } from "./inflight.ts";
@@ -164,13 +165,13 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
         ? answer.then((response) => finish(response, state.requestId))
         : finish(answer, state.requestId);
     }
-    const length = state.request.headers.get("content-length");
-    if (length !== null && Number(length) > bodyLimit) {
-      const tooLarge = problemResponse("TF_HTTP_BODY_TOO_LARGE", {
-        detail: `The request body exceeds ${bodyLimit} bytes`,
-        requestId: state.requestId,
-      });
-      return finish(tooLarge, state.requestId);
+    const request = state.request;
+    const length = request.headers.get("content-length");
+    if (length !== null) {
+      if (Number(length) > bodyLimit)
+        return finish(errorResponse(bodyTooLarge(bodyLimit), state.requestId), state.requestId);
+    } else if (request.method !== "GET" && request.method !== "HEAD" && request.body !== null) {
+      state.request = limitBody(request, bodyLimit);
     }
     return serve(state);
   };

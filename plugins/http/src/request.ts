@@ -22,7 +22,8 @@ export interface PeerInfo {
  * only when read: the hot path allocates this object and nothing else.
  */
 export class RequestState implements RequestFacts {
-  readonly request: Request;
+  /** The request; replaced by one whose body is counted when it declares no length (chunked). */
+  request: Request;
   /** The decoded path, as Hono routes on it (computed once; Hono is given it). */
   readonly path: string;
   readonly requestId: string;

@@ -18,6 +18,8 @@ export async function readJson<S extends v.GenericSchema>(c: Context, schema: S)
   try {
     body = await c.req.json();
   } catch (error) {
+    // A body over the limit (counted as it was read) stays a 413.
+    if (error instanceof HttpError) throw error;
     throw new HttpError("TF_HTTP_BAD_REQUEST", "http: request body is not valid JSON", {
       detail: "The request body is not valid JSON",
       cause: error,
