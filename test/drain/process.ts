@@ -9,10 +9,19 @@ export interface Fixture {
   readonly exited: Promise<number>;
 }
 
-export async function spawnFixture(env: Record<string, string>): Promise<Fixture> {
-  const child = Bun.spawn(["bun", `${import.meta.dir}/app.ts`], {
+/** How each runtime runs the fixture: Bun directly, Deno with the smoke test's permissions, Node through tsx. */
+export const RUNTIME_COMMANDS = {
+  bun: ["bun"],
+  deno: ["deno", "run", "--allow-read", "--allow-env", "--allow-net=127.0.0.1", "--quiet"],
+  node: [`${import.meta.dir}/../../node_modules/.bin/tsx`],
+} as const;
+export type FixtureRuntime = keyof typeof RUNTIME_COMMANDS;
+
+export async function spawnFixture(env: Record<string, string>, runtime: FixtureRuntime = "bun"): Promise<Fixture> {
+  const child = Bun.spawn([...RUNTIME_COMMANDS[runtime], `${import.meta.dir}/app.ts`], {
     env: {
       PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
       ENVIRONMENT: "testing",
       LOG_LEVEL: "info",
       LOG_FORMAT: "json",
