@@ -181,7 +181,7 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
 function withTimeout(work: Promise<Response>, state: RequestState): Promise<Response> {
   return new Promise<Response>((resolve, reject) => {
     state.expire = (reason) => {
-      resolve(errorResponse(reason instanceof HttpError ? reason : timeoutError(), state.requestId));
+      resolve(errorResponse(reason, state.requestId));
     };
     work.then(
       (response) => {
@@ -194,10 +194,6 @@ function withTimeout(work: Promise<Response>, state: RequestState): Promise<Resp
       },
     );
   });
-}
-
-function timeoutError(): HttpError {
-  return new HttpError("TF_HTTP_TIMEOUT", "http: request timed out", { detail: "The server did not answer in time" });
 }
 
 /** A middleware from another plugin threw (Hono's onError handles the routes' own errors). */

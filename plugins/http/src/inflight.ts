@@ -63,7 +63,7 @@ export class InFlight {
   }
 
   /** Aborts every request still running (the drain deadline); returns how many there were. */
-  abortAll(reason: Error): number {
+  abortAll(reason: HttpError): number {
     const count = this.#requests.size;
     this.#deadline.abort(reason);
     for (const state of this.#requests) state.abort(reason);

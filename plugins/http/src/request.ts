@@ -1,6 +1,7 @@
 import type { RequestFacts } from "@twelvefold/kernel";
 import { getPath } from "hono/utils/url";
 import { NO_TRUSTED_PROXY, type ProxyCheck, resolveClientIp } from "./client-ip.ts";
+import type { HttpError } from "./errors.ts";
 
 /** An incoming X-Request-Id is honoured only in this shape, so it cannot inject into logs. */
 const WELL_FORMED_ID = /^[\w.:-]{8,128}$/;
@@ -36,7 +37,7 @@ export class RequestState implements RequestFacts {
   /** A probe: no span, metrics, access log or plugin middleware. */
   probe = false;
   /** Set while the request waits on its timeout; resolving it answers 504. */
-  expire: ((reason: Error) => void) | undefined = undefined;
+  expire: ((reason: HttpError) => void) | undefined = undefined;
   readonly #peer: PeerInfo | undefined;
   readonly #trusted: ProxyCheck;
   readonly #shared: AbortSignal;
@@ -74,7 +75,7 @@ export class RequestState implements RequestFacts {
   }
 
   /** Aborts this request's work (timeout, drain deadline). */
-  abort(reason: Error): void {
+  abort(reason: HttpError): void {
     this.#controller ??= new AbortController();
     this.#controller.abort(reason);
     const expire = this.expire;
