@@ -218,7 +218,8 @@ export function resolveConfig(
     byPlugin,
     entries: [...entries]
       .map(([name, e]) => ({ name, ...e, value: e.secret && e.value ? REDACTED : e.value }))
-      .sort((a, b) => a.name.localeCompare(b.name)),
+      // Env var names are ASCII: a code-unit order is right, and spares the locale collator's start-up.
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     secretValues: [...secretValues],
   };
 }
