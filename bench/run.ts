@@ -6,7 +6,7 @@
  * 200 on /readyz) at most 3x, resident memory after load at most 1.5x. Also the time an idle
  * full-stack process takes to exit after SIGTERM (budget 100 ms).
  *
- * `bun bench/run.ts` (needs wrk). Environment: ROUNDS (3), DURATION_S (5), COLD_RUNS (7),
+ * `bun bench/run.ts` (needs wrk). Environment: ROUNDS (5: runs here vary by 10% and more), DURATION_S (5), COLD_RUNS (7),
  * CONNECTIONS (50), BENCH_TIMEOUT_S (300, the whole run is killed past it), PIN (off: `PIN=1`
  * runs each server on CPU 0 and `wrk -t1` on CPU 1 with taskset, so the load generator does
  * not take the server's core. Steadier between runs, and harsher on the full stack: bare Hono
@@ -15,7 +15,7 @@
 import { readFileSync, rmSync } from "node:fs";
 import type { Subprocess } from "bun";
 
-const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const DURATION_S = Number(process.env.DURATION_S ?? 5);
 const COLD_RUNS = Number(process.env.COLD_RUNS ?? 7);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
