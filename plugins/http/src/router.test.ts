@@ -52,10 +52,14 @@ describe("route templates in logs, spans and metrics", () => {
     });
   }
 
-  test("the app's Hono instance still answers app.request() without the http plugin's state", async () => {
+  test("the app's Hono instance still answers app.request() and app.fetch() without the http plugin's state", async () => {
     await using t = await startApp([shapes]);
     const app = t.app.get(HttpApp);
     const response = await app.request("/users/5");
     expect(await response.json()).toEqual({ id: "5" });
+    // An env of the caller's own is left as it was given.
+    const env = {};
+    expect((await app.fetch(new Request("http://test/users/6"), env as never)).status).toBe(200);
+    expect(env).toEqual({});
   });
 });

@@ -3,14 +3,10 @@ import { RegExpRouter } from "hono/router/reg-exp-router";
 import { SmartRouter } from "hono/router/smart-router";
 import { TrieRouter } from "hono/router/trie-router";
 import type { H, MiddlewareHandler, RouterRoute } from "hono/types";
+import { RequestState } from "./request.ts";
 
 /** What Hono stores per route: the handler and the route's record (`path` is the template). */
 type Entry = [H, RouterRoute];
-
-/** Where the route template of the handler that ran last is noted (the request state). */
-export interface RouteNote {
-  route: string | undefined;
-}
 
 /**
  * Hono's default router (SmartRouter over RegExpRouter and TrieRouter) that has each handler
@@ -27,8 +23,9 @@ export class RouteNotingRouter implements Router<Entry> {
     const template = route.path;
     const run = handler as MiddlewareHandler;
     const noting: MiddlewareHandler = (c, next) => {
-      const note = c.env as RouteNote | undefined;
-      if (note !== undefined) note.route = template;
+      // Only the http plugin's own state is written to, never an env a caller of app.fetch passed.
+      const state: unknown = c.env;
+      if (state instanceof RequestState) state.route = template;
       return run(c, next);
     };
     this.#inner.add(method, path, [noting, route]);
