@@ -91,6 +91,23 @@ await check(`${runtime}: the runtime adapter serves HTTP on a port and stops`, a
   }
 });
 
+await check(`${runtime}: a handler that throws is a bare 500, never the runtime's error page`, async () => {
+  const server = await detectRuntime().serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: () => {
+      throw new Error("db password=hunter2 refused");
+    },
+  });
+  try {
+    const response = await fetch(`http://127.0.0.1:${server.port}/`);
+    assert.equal(response.status, 500);
+    assert.ok(!(await response.text()).includes("hunter2"));
+  } finally {
+    await server.stop({ force: true });
+  }
+});
+
 await check(`${runtime}: the http plugin serves probes and problem+json, then stops`, async () => {
   const app = createApp({
     name: "portable-http",

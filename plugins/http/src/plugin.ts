@@ -207,6 +207,11 @@ export function http(options: HttpOptions = {}): Plugin {
         maxRequestBodySize: config.HTTP_BODY_LIMIT_BYTES + 64 * 1024,
         idleTimeoutSeconds: config.HTTP_IDLE_TIMEOUT_S,
         maxHeaderBytes: config.HTTP_MAX_HEADER_BYTES,
+        // Nothing should get past the core's own error handling; if it does, it is logged, not shown.
+        onError: (error) => {
+          logger.error("request failed outside the handler", { error });
+          return problemResponse("TF_HTTP_INTERNAL", {});
+        },
       });
       const shownHost = server.hostname === "0.0.0.0" || server.hostname === "::" ? "127.0.0.1" : server.hostname;
       const listener: HttpListener = {

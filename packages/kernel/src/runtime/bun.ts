@@ -1,4 +1,5 @@
 import { nodeProcessRuntime } from "./node-process.ts";
+import { serveError } from "./serve-error.ts";
 import { sinkLineWriter, stdoutWriter } from "./stdout.ts";
 import type { ConnectionInfo, HttpServer, Runtime, ServeOptions } from "./types.ts";
 
@@ -32,6 +33,9 @@ export function bunRuntime(): Runtime {
         hostname: options.hostname,
         maxRequestBodySize: options.maxRequestBodySize,
         idleTimeout: options.idleTimeoutSeconds,
+        // Bun's default follows NODE_ENV and, in development, answers a thrown error with its stack.
+        development: false,
+        error: serveError(options),
         fetch(request, srv) {
           return options.fetch(request, new BunConnection(srv, request));
         },

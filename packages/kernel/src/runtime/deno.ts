@@ -1,3 +1,4 @@
+import { serveError } from "./serve-error.ts";
 import type { HttpServer, Runtime, ServeOptions } from "./types.ts";
 
 interface DenoServer {
@@ -15,7 +16,7 @@ interface DenoNamespace {
   stdout: { writeSync(bytes: Uint8Array): number };
   errors: { NotFound: new (...args: never[]) => Error };
   serve(
-    options: { port: number; hostname: string; onListen?: () => void },
+    options: { port: number; hostname: string; onListen?: () => void; onError?: (error: unknown) => Response },
     handler: (request: Request, info: { remoteAddr: { hostname: string } }) => Response | Promise<Response>,
   ): DenoServer;
 }
@@ -67,7 +68,7 @@ export function denoRuntime(): Runtime {
     async serve(options: ServeOptions): Promise<HttpServer> {
       const { promise: listening, resolve } = Promise.withResolvers<void>();
       const server = deno().serve(
-        { port: options.port, hostname: options.hostname, onListen: () => resolve() },
+        { port: options.port, hostname: options.hostname, onListen: () => resolve(), onError: serveError(options) },
         (request, info) => options.fetch(request, { remoteAddress: info.remoteAddr.hostname }),
       );
       await listening;

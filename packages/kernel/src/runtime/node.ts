@@ -1,4 +1,5 @@
 import { nodeProcessRuntime } from "./node-process.ts";
+import { serveError } from "./serve-error.ts";
 import { boundedLineWriter, stdoutWriter } from "./stdout.ts";
 import type { HttpServer, Runtime, ServeOptions } from "./types.ts";
 
@@ -19,9 +20,17 @@ export function nodeRuntime(): Runtime {
     writeLine: stdoutWriter(() => boundedLineWriter(process.stdout)),
     async serve(options: ServeOptions): Promise<HttpServer> {
       const { createAdaptorServer } = await import("@hono/node-server");
+      const answerError = serveError(options);
       const server = createAdaptorServer({
-        fetch: (request: Request, env: { incoming?: { socket?: { remoteAddress?: string } } }) =>
-          options.fetch(request, { remoteAddress: env.incoming?.socket?.remoteAddress }),
+        // @hono/node-server has no error hook of its own; its fallback logs to the console.
+        fetch: (request: Request, env: { incoming?: { socket?: { remoteAddress?: string } } }) => {
+          try {
+            const answer = options.fetch(request, { remoteAddress: env.incoming?.socket?.remoteAddress });
+            return answer instanceof Promise ? answer.catch(answerError) : answer;
+          } catch (error) {
+            return answerError(error);
+          }
+        },
         hostname: options.hostname,
         // Left on, @hono/node-server swaps the global Request and Response for its own classes,
         // which breaks any other server in the process (Bun.serve refuses them).

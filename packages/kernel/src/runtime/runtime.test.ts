@@ -63,6 +63,38 @@ describe.each([
     await expect(fetch(`http://127.0.0.1:${server.port}/hello`)).rejects.toThrow();
   });
 
+  test("a handler that throws or rejects is a 500 that shows nothing of the error; onError sees it", async () => {
+    const seen: string[] = [];
+    const fail = (request: Request): Response | Promise<Response> => {
+      const error = new Error("db password=hunter2 refused");
+      if (new URL(request.url).pathname === "/reject") return Promise.reject(error);
+      throw error;
+    };
+    const bare = await runtime.serve({ port: 0, hostname: "127.0.0.1", fetch: fail });
+    const handled = await runtime.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: fail,
+      onError: (error) => {
+        seen.push((error as Error).message);
+        return new Response("handled", { status: 500 });
+      },
+    });
+    try {
+      for (const path of ["/throw", "/reject"]) {
+        const plain = await fetch(`http://127.0.0.1:${bare.port}${path}`);
+        expect(plain.status).toBe(500);
+        expect(await plain.text()).not.toContain("hunter2");
+        const answered = await fetch(`http://127.0.0.1:${handled.port}${path}`);
+        expect([answered.status, await answered.text()]).toEqual([500, "handled"]);
+      }
+      expect(seen).toEqual(["db password=hunter2 refused", "db password=hunter2 refused"]);
+    } finally {
+      await bare.stop({ force: true });
+      await handled.stop({ force: true });
+    }
+  });
+
   test("the clock is monotonic", () => {
     const a = runtime.now();
     expect(runtime.now()).toBeGreaterThanOrEqual(a);

@@ -21,6 +21,11 @@ export interface ServeOptions {
    * Bun takes it only from the command line (`bun --max-http-header-size`); Deno has no setting.
    */
   readonly maxHeaderBytes?: number;
+  /**
+   * Answers a request whose handler threw or rejected (default: a bare 500). Never the runtime's
+   * own error page: Bun's, in its default development mode, shows the message and the stack.
+   */
+  readonly onError?: (error: unknown) => Response;
 }
 
 /** A listening HTTP server. */
