@@ -73,6 +73,16 @@ describe("createLogger", () => {
     });
   });
 
+  test("a repeated message is masked again once a secret it holds is registered", () => {
+    const { log, lines } = capture();
+    log.info("retrying with key late-key-0001");
+    log.redactor.addSecrets(["late-key-0001"]);
+    log.info("retrying with key late-key-0001");
+    expect(lines[0]).toContain("late-key-0001");
+    expect(lines[1]).not.toContain("late-key-0001");
+    expect(JSON.parse(lines[1] as string).message).toBe(`retrying with key ${REDACTED}`);
+  });
+
   test("a mixin's field the call also sets is written once, with the call's value", () => {
     const { log, lines, parsed } = capture();
     log.use(() => ({ trace_id: "from-mixin", span_id: "s1" }));

@@ -238,8 +238,8 @@ function serialiseFields(
   if (overridden === undefined && isFlat(source, prefix, redactor)) {
     // The common line (a handful of strings and numbers under ordinary names) is serialised in
     // one native call; secret values and URL passwords are then masked in the text itself.
-    const body = JSON.stringify(source);
-    return body.length > 2 ? redactor.json(`,${body.slice(1, -1)}`) : "";
+    const body = redactor.json(JSON.stringify(source));
+    return body.length > 2 ? `,${body.slice(1, -1)}` : "";
   }
   let out = "";
   for (const key in source) {
