@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { ConfigError, createApp, definePlugin, detectRuntime, env, secret, token } from "../../packages/kernel/mod.ts";
-import { HttpListener, http } from "../../plugins/http/mod.ts";
+import { HttpApp, HttpListener, http } from "../../plugins/http/mod.ts";
 
 interface Greeter {
   greet(name: string): string;
@@ -108,11 +108,32 @@ await check(`${runtime}: a handler that throws is a bare 500, never the runtime'
   }
 });
 
-await check(`${runtime}: the http plugin serves probes and problem+json, then stops`, async () => {
+/** A body sent without a length, as a client streaming an upload does. */
+function chunked(bytes: number): ReadableStream<Uint8Array> {
+  const piece = new TextEncoder().encode("x".repeat(100));
+  let sent = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (sent >= bytes) return controller.close();
+      sent += piece.byteLength;
+      controller.enqueue(piece);
+    },
+  });
+}
+
+const upload = definePlugin({
+  name: "upload",
+  requires: [HttpApp],
+  start({ get }) {
+    get(HttpApp).post("/upload", async (c) => c.text(String((await c.req.text()).length)));
+  },
+});
+
+await check(`${runtime}: the http plugin serves probes, problem+json and body limits, then stops`, async () => {
   const app = createApp({
     name: "portable-http",
-    plugins: [http()],
-    env: { ENVIRONMENT: "testing", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn" },
+    plugins: [http(), upload],
+    env: { ENVIRONMENT: "testing", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", HTTP_BODY_LIMIT_BYTES: "1000" },
     log: () => {},
   });
   await app.start();
@@ -123,6 +144,16 @@ await check(`${runtime}: the http plugin serves probes and problem+json, then st
     assert.match(ready.headers.get("x-request-id") ?? "", /^[\w.:-]{8,128}$/);
     assert.equal(ready.headers.get("x-content-type-options"), "nosniff");
     await ready.body?.cancel();
+    // A chunked upload is counted as it is read: within the limit it arrives, over it it is a 413.
+    const upload = (bytes: number) =>
+      fetch(`${url}/upload`, { method: "POST", body: chunked(bytes), duplex: "half" } as RequestInit);
+    const within = await upload(500);
+    assert.equal(within.status, 200);
+    assert.equal(await within.text(), "500");
+    const over = await upload(5000);
+    assert.equal(over.status, 413);
+    assert.equal(over.headers.get("content-type"), "application/problem+json");
+    await over.body?.cancel();
     const missing = await fetch(`${url}/nowhere`);
     assert.equal(missing.status, 404);
     assert.equal(missing.headers.get("content-type"), "application/problem+json");

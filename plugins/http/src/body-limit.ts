@@ -26,5 +26,14 @@ export function limitBody(request: Request, limit: number): Request {
       },
     }),
   );
-  return new Request(request, { body: counted, duplex: "half" } as RequestInit);
+  // From its parts rather than `new Request(request, ...)`: on Node, @hono/node-server's request is
+  // its own lightweight class, which undici's constructor does not accept as an input.
+  const init = {
+    method: request.method,
+    headers: request.headers,
+    body: counted,
+    signal: request.signal,
+    duplex: "half",
+  };
+  return new Request(request.url, init as RequestInit);
 }
