@@ -194,6 +194,32 @@ describe("http plugin", () => {
     expect(aborted).toBeInstanceOf(HttpError);
   });
 
+  test("work that fails because its request timed out is logged as stopped, not as an error", async () => {
+    const slow = definePlugin({
+      name: "slow",
+      requires: [HttpApp],
+      start({ get }) {
+        get(HttpApp).get("/slow", async (c) => {
+          const signal = c.env.signal;
+          // A client library given the signal rejects with an error of its own once it aborts.
+          await new Promise((_resolve, reject) =>
+            signal.addEventListener("abort", () => reject(new DOMException("The operation was aborted", "AbortError"))),
+          );
+          return c.text("never");
+        });
+      },
+    });
+    await using t = await startApp([slow], { env: { HTTP_REQUEST_TIMEOUT_MS: "30" } });
+    expect((await t.handle("/slow")).status).toBe(504);
+    await Bun.sleep(5);
+    expect(t.logs.filter((l) => l.level === "error")).toEqual([]);
+    expect(t.logs.find((l) => l.message === "request work stopped after abort")).toMatchObject({
+      level: "info",
+      reason: "TF_HTTP_TIMEOUT",
+      path: "/slow",
+    });
+  });
+
   test("CORS answers listed origins only, and refuses a wildcard with credentials", async () => {
     await using t = await startApp([routes], { env: { HTTP_CORS_ORIGINS: "https://app.example" } });
     const allowed = await t.handle("/items/1", { headers: { origin: "https://app.example" } });

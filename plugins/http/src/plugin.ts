@@ -63,6 +63,12 @@ const STATUS_CODES: Readonly<Record<number, HttpErrorCode>> = {
   504: "TF_HTTP_TIMEOUT",
 };
 
+/** A short account of why a request's work was aborted, for the log line. */
+function describeAbort(reason: unknown): string {
+  if (reason instanceof HttpError) return reason.code;
+  return reason instanceof Error ? reason.name : String(reason);
+}
+
 /**
  * The http plugin: binds PORT and HOST, serves the probes, and wraps every request with request
  * ids, problem+json errors, limits, security headers, CORS, tracing, metrics and an access log.
@@ -143,7 +149,14 @@ export function http(options: HttpOptions = {}): Plugin {
         if (error instanceof HTTPException && error.status < 500) {
           return problemResponse(STATUS_CODES[error.status] ?? "TF_HTTP_BAD_REQUEST", { requestId });
         }
-        logger.error("request failed", { error, request_id: requestId, method: c.req.method, path: c.req.path });
+        const where = { request_id: requestId, method: c.req.method, path: c.req.path };
+        // Work that fails because it was aborted (timeout, client gone, drain deadline) was already
+        // answered and counted: its failure is the abort taking effect, not a fault to alert on.
+        if (c.env instanceof RequestState && c.env.signal.aborted) {
+          logger.info("request work stopped after abort", { ...where, reason: describeAbort(c.env.signal.reason) });
+        } else {
+          logger.error("request failed", { error, ...where });
+        }
         return problemResponse("TF_HTTP_INTERNAL", { requestId });
       });
 
