@@ -41,6 +41,20 @@ function chunked(bytes: number): ReadableStream<Uint8Array> {
   });
 }
 
+/** A plugin with `GET /slow`, whose work is `work(signal)` before it answers "too late". */
+function slowRoute(work: (signal: AbortSignal) => Promise<unknown>) {
+  return definePlugin({
+    name: "slow",
+    requires: [HttpApp],
+    start({ get }) {
+      get(HttpApp).get("/slow", async (c) => {
+        await work(c.env.signal);
+        return c.text("too late");
+      });
+    },
+  });
+}
+
 describe("http plugin", () => {
   test("probes answer on a real socket once every plugin has started", async () => {
     await using t = await startApp([routes]);
@@ -174,17 +188,9 @@ describe("http plugin", () => {
 
   test("a request over its time is a 504 and its work is aborted through its signal", async () => {
     let aborted: unknown;
-    const slow = definePlugin({
-      name: "slow",
-      requires: [HttpApp],
-      start({ get }) {
-        get(HttpApp).get("/slow", async (c) => {
-          const signal = c.env.signal;
-          await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve()));
-          aborted = signal.reason;
-          return c.text("too late");
-        });
-      },
+    const slow = slowRoute(async (signal) => {
+      await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve()));
+      aborted = signal.reason;
     });
     await using t = await startApp([slow], { env: { HTTP_REQUEST_TIMEOUT_MS: "30" } });
     const response = await t.handle("/slow");
@@ -195,20 +201,13 @@ describe("http plugin", () => {
   });
 
   test("work that fails because its request timed out is logged as stopped, not as an error", async () => {
-    const slow = definePlugin({
-      name: "slow",
-      requires: [HttpApp],
-      start({ get }) {
-        get(HttpApp).get("/slow", async (c) => {
-          const signal = c.env.signal;
-          // A client library given the signal rejects with an error of its own once it aborts.
-          await new Promise((_resolve, reject) =>
-            signal.addEventListener("abort", () => reject(new DOMException("The operation was aborted", "AbortError"))),
-          );
-          return c.text("never");
-        });
-      },
-    });
+    // A client library given the signal rejects with an error of its own once it aborts.
+    const slow = slowRoute(
+      (signal) =>
+        new Promise((_resolve, reject) =>
+          signal.addEventListener("abort", () => reject(new DOMException("The operation was aborted", "AbortError"))),
+        ),
+    );
     await using t = await startApp([slow], { env: { HTTP_REQUEST_TIMEOUT_MS: "30" } });
     expect((await t.handle("/slow")).status).toBe(504);
     await Bun.sleep(5);
