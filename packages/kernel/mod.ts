@@ -49,6 +49,7 @@ export * from "./src/contracts/logger.ts";
 export * from "./src/contracts/queue.ts";
 export * from "./src/contracts/rate-limit.ts";
 export * from "./src/contracts/telemetry.ts";
+export { type DeadlineOptions, withDeadline } from "./src/deadline.ts";
 export { parseDotenv } from "./src/dotenv.ts";
 export {
   ConfigError,

@@ -405,6 +405,9 @@ describe("stop", () => {
     await stopping;
     expect(await starting).toBeInstanceOf(Error);
     expect(events).toEqual(["start slow", "stop slow"]);
+    // A clean stop ended the start: nothing failed.
+    expect(app.phase).toBe("stopped");
+    expect(app.lifecycle.ready).toBe(false);
   });
 });
 

@@ -2,17 +2,17 @@ import { type KernelConfig, kernelShape, loadConfigLayers } from "./app-config.t
 import { type ConfigEntry, type ConfigLayer, type Profile, type ResolvedConfig, resolveConfig } from "./config.ts";
 import { AppInfo, type HealthReport, Lifecycle, type Phase } from "./contracts/health.ts";
 import { LogContext, Logger } from "./contracts/logger.ts";
-import { ConfigError, KernelError, PluginTimeoutError } from "./errors.ts";
 import { buildGraph } from "./graph.ts";
 import { runHealthChecks } from "./health-checks.ts";
-import { AppLifecycle, worstStatus } from "./lifecycle.ts";
+import { PluginLifecycle, round } from "./lifecycle.ts";
 import { createLogger, type KernelLogger } from "./logger.ts";
-import type { Plugin, PluginContext } from "./plugin.ts";
+import type { Plugin } from "./plugin.ts";
+import { type ContextBase, Registry } from "./registry.ts";
 import { runApp } from "./run.ts";
 import { detectRuntime } from "./runtime/detect.ts";
 import type { Runtime } from "./runtime/types.ts";
-import { withTimeout } from "./timeout.ts";
-import { embeddedInfo, type Override, type Token } from "./token.ts";
+import { AppState, worstStatus } from "./state.ts";
+import type { Override, Token } from "./token.ts";
 
 /** Options for {@link createApp}. */
 export interface AppOptions {
@@ -59,21 +59,6 @@ export interface App {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-interface Started {
-  readonly plugin: Plugin;
-  readonly config: Record<string, unknown>;
-  readonly stopHooks: Array<() => void | Promise<void>>;
-  readonly drainHooks: Array<(deadline: AbortSignal) => void | Promise<void>>;
-  readonly readyHooks: Array<() => void | Promise<void>>;
-}
-
-const builtIn: ReadonlySet<Token<unknown>> = new Set<Token<unknown>>([Logger, LogContext, Lifecycle, AppInfo]);
-
-/** Thrown into a start that a shutdown interrupted; not a failure of the plugin. */
-class StartInterrupted extends Error {
-  override name = "StartInterrupted";
-}
-
 /**
  * Builds an application from plugins. Nothing runs until `start()` or `run()`.
  *
@@ -87,36 +72,44 @@ export function createApp(options: AppOptions): App {
   return new Application(options);
 }
 
+/**
+ * The app and its top-level flow: config, graph, start, ready; drain, stop. The lifecycle engine
+ * (lifecycle.ts) runs the plugins' hooks, the registry (registry.ts) holds the services and makes
+ * each plugin's context, and the state (state.ts) is the phase and readiness plugins read.
+ */
 class Application implements App {
   readonly #options: AppOptions;
   readonly #runtime: Runtime;
   readonly #logger: KernelLogger;
-  readonly #lifecycle: AppLifecycle;
-  readonly #registry = new Map<Token<unknown>, unknown>();
-  readonly #overridden = new Set<Token<unknown>>();
-  readonly #started: Started[] = [];
-  readonly #startControllers = new Set<AbortController>();
-  readonly #fallbacks: unknown[] = [];
+  readonly #state: AppState;
+  readonly #registry: Registry;
+  readonly #plugins: PluginLifecycle;
   #kernelConfig: KernelConfig | undefined;
+  #base: ContextBase | undefined;
   #profile: Profile = "development";
   #startedAt = Date.now();
   #startPromise: Promise<void> | undefined;
   #stopPromise: Promise<void> | undefined;
-  #shutdownRequested = false;
 
   constructor(options: AppOptions) {
     this.#options = options;
     this.#runtime = options.runtime ?? detectRuntime();
     const runtime = this.#runtime;
     this.#logger = createLogger({ write: options.log ?? ((line) => runtime.writeLine(line)) });
-    this.#lifecycle = new AppLifecycle(() => this.#health());
-    for (const entry of options.overrides ?? []) {
-      this.#registry.set(entry.token, entry.value);
-      this.#overridden.add(entry.token);
-    }
-    this.#registry.set(Logger, this.#logger);
-    this.#registry.set(LogContext, this.#logger);
-    this.#registry.set(Lifecycle, this.#lifecycle);
+    this.#state = new AppState(() => this.#health());
+    this.#registry = new Registry(options.overrides ?? [], [
+      { token: Logger, value: this.#logger },
+      { token: LogContext, value: this.#logger },
+      { token: Lifecycle, value: this.#state },
+    ]);
+    this.#plugins = new PluginLifecycle({
+      registry: this.#registry,
+      state: this.#state,
+      logger: this.#logger,
+      now: () => runtime.now(),
+      startTimeoutMs: options.startTimeoutMs ?? 15_000,
+      stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
+    });
   }
 
   get name(): string {
@@ -124,11 +117,11 @@ class Application implements App {
   }
 
   get phase(): Phase {
-    return this.#lifecycle.phase;
+    return this.#state.phase;
   }
 
   get lifecycle(): Lifecycle {
-    return this.#lifecycle;
+    return this.#state;
   }
 
   get logger(): Logger {
@@ -136,10 +129,7 @@ class Application implements App {
   }
 
   get<T>(token: Token<T>): T {
-    if (!this.#registry.has(token)) {
-      throw new KernelError("TF_TOKEN_MISSING", `${this.name}: nobody provides "${token.id}"`);
-    }
-    return this.#registry.get(token) as T;
+    return this.#registry.get(token, this.name);
   }
 
   async inspectConfig(): Promise<ConfigEntry[]> {
@@ -167,7 +157,7 @@ class Application implements App {
 
   /** True once a stop arrived while starting: the start's failure is then not an error. */
   get shutdownRequested(): boolean {
-    return this.#shutdownRequested;
+    return this.#plugins.interrupted;
   }
 
   #layers(): Promise<{ layers: ConfigLayer[]; profile: Profile }> {
@@ -188,23 +178,32 @@ class Application implements App {
   async #start(): Promise<void> {
     const began = this.#runtime.now();
     this.#startedAt = Date.now();
-    this.#lifecycle.phase = "starting";
+    this.#state.phase = "starting";
     try {
       const { layers, profile } = await this.#layers();
-      const graph = buildGraph(this.#options.plugins, new Set([...this.#overridden, ...builtIn]));
+      const graph = buildGraph(this.#options.plugins, this.#registry.external());
       const resolved = this.#resolve(layers, profile);
       this.#configure(resolved);
-      this.#buildFallbacks(graph.fallbacks);
-      await this.#startPlugins(graph.dependencies, graph.order, resolved);
-      await this.#runReadyHooks();
+      this.#registry.buildFallbacks(graph.fallbacks);
+      const base = this.#base as ContextBase;
+      await this.#plugins.start(graph, {
+        plugins: this.#options.plugins,
+        configs: resolved.byPlugin,
+        context: (plugin, started, signal) =>
+          this.#registry.context(plugin, { config: started.config, hooks: started, signal, base }),
+      });
+      await this.#plugins.ready();
     } catch (error) {
-      this.#lifecycle.phase = "failed";
-      await this.#rollback();
+      // A stop that interrupted the start ends it cleanly: the app is stopped, not failed.
+      const interrupted = this.#plugins.interrupted;
+      this.#state.phase = interrupted ? "stopping" : "failed";
+      await this.#plugins.rollback(interrupted ? "shutdown requested during start" : "start failed");
+      if (interrupted) this.#state.phase = "stopped";
       throw error;
     }
-    this.#lifecycle.phase = "ready";
+    this.#state.phase = "ready";
     this.#logger.info("app ready", {
-      plugins: this.#started.length,
+      plugins: this.#plugins.started.length,
       duration_ms: round(this.#runtime.now() - began),
     });
   }
@@ -213,11 +212,13 @@ class Application implements App {
     const config = resolved.byPlugin.get("kernel") as unknown as KernelConfig;
     this.#kernelConfig = config;
     this.#profile = resolved.profile;
+    this.#registry.profile = resolved.profile;
+    this.#base = { profile: resolved.profile, logger: this.#logger, lifecycle: this.#state };
     this.#logger.redactor.addSecrets(resolved.secretValues);
     this.#logger.setLevel(config.LOG_LEVEL);
     this.#logger.setFormat(config.LOG_FORMAT);
     this.#logger.setBase({ service: config.APP_NAME, version: config.APP_VERSION, environment: config.ENVIRONMENT });
-    this.#registry.set(AppInfo, {
+    this.#registry.setKernel(AppInfo, {
       name: config.APP_NAME,
       version: config.APP_VERSION,
       environment: config.ENVIRONMENT,
@@ -225,204 +226,13 @@ class Application implements App {
     } satisfies AppInfo);
   }
 
-  #buildFallbacks(tokens: readonly Token<unknown>[]): void {
-    const issues = [];
-    for (const token of tokens) {
-      const value = token.fallback?.({ profile: this.#profile });
-      const refusal = this.#refuseEmbedded(token, value, "kernel");
-      if (refusal) issues.push(refusal);
-      else {
-        this.#registry.set(token, value);
-        this.#fallbacks.push(value);
-      }
-    }
-    if (issues.length > 0) throw new ConfigError(issues);
-  }
-
-  /** Disposes the fallbacks the kernel built, after every plugin that used them has stopped. */
-  async #disposeFallbacks(errors: unknown[]): Promise<void> {
-    while (this.#fallbacks.length > 0) {
-      const value = this.#fallbacks.pop() as { [Symbol.asyncDispose]?: () => Promise<void>; close?: () => unknown };
-      const dispose = value?.[Symbol.asyncDispose] ?? value?.close;
-      try {
-        if (typeof dispose === "function") await dispose.call(value);
-      } catch (error) {
-        errors.push(error);
-        this.#logger.error("fallback dispose failed", { error });
-      }
-    }
-  }
-
-  #refuseEmbedded(token: Token<unknown>, value: unknown, plugin: string) {
-    const info = embeddedInfo(value);
-    if (this.#profile !== "production" || !info?.losesData) return undefined;
-    return {
-      plugin,
-      name: token.id,
-      expected: "a durable adapter in production (configure its backing service)",
-      received: `the ${info.name}, which loses data on restart`,
-      source: "production profile",
-    };
-  }
-
-  async #startPlugins(
-    dependencies: ReadonlyMap<string, readonly string[]>,
-    order: readonly string[],
-    resolved: ResolvedConfig,
-  ): Promise<void> {
-    const plugins = new Map(this.#options.plugins.map((p) => [p.name, p]));
-    const running = new Map<string, Promise<void>>();
-    let failure: { plugin: string; error: unknown } | undefined;
-    const launch = (name: string): Promise<void> => {
-      let promise = running.get(name);
-      if (promise) return promise;
-      promise = (async () => {
-        await Promise.all((dependencies.get(name) ?? []).map(launch));
-        if (failure || this.#shutdownRequested) throw new StartInterrupted(name);
-        const plugin = plugins.get(name) as Plugin;
-        try {
-          await this.#startPlugin(plugin, resolved.byPlugin.get(name) ?? {});
-        } catch (error) {
-          failure ??= { plugin: name, error };
-          for (const controller of this.#startControllers) controller.abort(new StartInterrupted(name));
-          throw error;
-        }
-      })();
-      running.set(name, promise);
-      return promise;
-    };
-    await Promise.allSettled(order.map(launch));
-    if (failure) {
-      const { plugin, error } = failure;
-      // Kernel errors already name the plugin; anything else is wrapped so the message does.
-      if (error instanceof KernelError) throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      // Errors that follow the catalogue style already start with the plugin's name.
-      const reason = message.startsWith(`${plugin}: `) ? message.slice(plugin.length + 2) : message;
-      throw new KernelError(
-        "TF_PLUGIN_START_FAILED",
-        `${plugin}: start failed: ${this.#logger.redactor.string(reason)}`,
-        {
-          cause: error,
-        },
-      );
-    }
-    if (this.#shutdownRequested) throw new StartInterrupted("shutdown requested during start");
-  }
-
-  async #startPlugin(plugin: Plugin, config: Record<string, unknown>): Promise<void> {
-    const began = this.#runtime.now();
-    const controller = new AbortController();
-    this.#startControllers.add(controller);
-    const record: Started = { plugin, config, stopHooks: [], drainHooks: [], readyHooks: [] };
-    const context = this.#context(plugin, record, AbortSignal.any([this.#lifecycle.draining, controller.signal]));
-    try {
-      await withTimeout(() => plugin.start(context), {
-        plugin: plugin.name,
-        phase: "start",
-        timeoutMs: plugin.startTimeoutMs ?? this.#options.startTimeoutMs ?? 15_000,
-        controller,
-      });
-      const missing = plugin.provides.filter((t) => !this.#registry.has(t));
-      if (missing.length > 0) {
-        throw new KernelError(
-          "TF_TOKEN_MISSING",
-          `${plugin.name}: declared that it provides ${missing.map((t) => `"${t.id}"`).join(", ")} but did not provide it during start`,
-        );
-      }
-    } finally {
-      this.#startControllers.delete(controller);
-      // Even a failed start may have opened resources and registered their stop hooks.
-      this.#started.push(record);
-    }
-    this.#logger.info("plugin started", { plugin: plugin.name, duration_ms: round(this.#runtime.now() - began) });
-  }
-
-  /** Runs every plugin's ready hooks in start order, each under the plugin's start budget. */
-  async #runReadyHooks(): Promise<void> {
-    for (const { plugin, readyHooks } of [...this.#started]) {
-      for (const hook of readyHooks) {
-        if (this.#shutdownRequested) throw new StartInterrupted("shutdown requested during start");
-        try {
-          await withTimeout(hook, {
-            plugin: plugin.name,
-            phase: "start",
-            timeoutMs: plugin.startTimeoutMs ?? this.#options.startTimeoutMs ?? 15_000,
-          });
-        } catch (error) {
-          if (error instanceof KernelError) throw error;
-          const message = this.#logger.redactor.string(error instanceof Error ? error.message : String(error));
-          throw new KernelError("TF_PLUGIN_START_FAILED", `${plugin.name}: ready hook failed: ${message}`, {
-            cause: error,
-          });
-        }
-      }
-    }
-  }
-
-  #context(plugin: Plugin, record: Started, signal: AbortSignal): PluginContext<Record<string, unknown>> {
-    const declared = new Set([
-      ...plugin.requires,
-      ...plugin.optional,
-      ...(plugin.late ?? []),
-      ...plugin.provides,
-      ...builtIn,
-    ]);
-    const find = <T>(token: Token<T>): T | undefined => {
-      if (!declared.has(token)) {
-        throw new KernelError(
-          "TF_TOKEN_UNDECLARED",
-          `${plugin.name}: asked for "${token.id}" without listing it in requires or optional`,
-        );
-      }
-      return this.#registry.get(token) as T | undefined;
-    };
-    return {
-      name: plugin.name,
-      config: record.config,
-      profile: this.#profile,
-      logger: this.#logger.child({ plugin: plugin.name }),
-      signal,
-      lifecycle: this.#lifecycle,
-      find,
-      get: <T>(token: Token<T>): T => {
-        const value = find(token);
-        if (value === undefined && !this.#registry.has(token)) {
-          throw new KernelError("TF_TOKEN_MISSING", `${plugin.name}: asked for "${token.id}", which nobody provides`);
-        }
-        return value as T;
-      },
-      provide: <T>(token: Token<T>, value: T) => {
-        if (!plugin.provides.includes(token)) {
-          throw new KernelError(
-            "TF_TOKEN_UNDECLARED",
-            `${plugin.name}: provided "${token.id}" without listing it in provides`,
-          );
-        }
-        if (this.#overridden.has(token)) return;
-        const refusal = this.#refuseEmbedded(token, value, plugin.name);
-        if (refusal) throw new ConfigError([refusal]);
-        this.#registry.set(token, value);
-      },
-      onStop: (hook) => {
-        record.stopHooks.push(hook);
-      },
-      onReady: (hook) => {
-        record.readyHooks.push(hook);
-      },
-      onDrain: (hook) => {
-        record.drainHooks.push(hook);
-      },
-    };
-  }
-
   async #health(): Promise<HealthReport> {
-    const info = this.#registry.get(AppInfo) as AppInfo | undefined;
+    const info = this.#registry.find(AppInfo);
     const reader = {
       get: <T>(t: Token<T>) => this.get(t),
-      find: <T>(t: Token<T>) => this.#registry.get(t) as T | undefined,
+      find: <T>(t: Token<T>) => this.#registry.find(t),
     };
-    const checks = await runHealthChecks(this.#started, {
+    const checks = await runHealthChecks(this.#plugins.started, {
       reader,
       now: () => this.#runtime.now(),
       timeoutMs: this.#options.healthTimeoutMs ?? 2_000,
@@ -439,117 +249,32 @@ class Application implements App {
   }
 
   async #stop(): Promise<void> {
-    if (this.#startPromise && this.#lifecycle.phase === "starting") {
-      this.#shutdownRequested = true;
-      this.#lifecycle.beginDrain("shutdown requested during start");
-      for (const controller of this.#startControllers) controller.abort(new StartInterrupted("shutdown"));
+    if (this.#startPromise && this.#state.phase === "starting") {
+      this.#plugins.interrupt();
+      this.#state.beginDrain("shutdown requested during start");
       await this.#startPromise.catch(() => {});
       return;
     }
-    if (this.#lifecycle.phase !== "ready") {
-      if (this.#lifecycle.phase === "created") this.#lifecycle.phase = "stopped";
+    if (this.#state.phase !== "ready") {
+      if (this.#state.phase === "created") this.#state.phase = "stopped";
       return;
     }
     const began = this.#runtime.now();
-    const errors: unknown[] = [];
     const config = this.#kernelConfig as KernelConfig;
-    this.#lifecycle.beginDrain("shutdown");
+    this.#state.beginDrain("shutdown");
     this.#logger.info("draining", {
-      in_flight: this.#lifecycle.inFlight,
+      in_flight: this.#state.inFlight,
       drain_delay_ms: config.DRAIN_DELAY_MS,
       shutdown_timeout_ms: config.SHUTDOWN_TIMEOUT_MS,
     });
     if (config.DRAIN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.DRAIN_DELAY_MS));
-    await this.#drain(config.SHUTDOWN_TIMEOUT_MS, errors);
-    this.#lifecycle.phase = "stopping";
-    errors.push(...(await this.#stopStarted()));
-    this.#lifecycle.phase = "stopped";
+    const errors = await this.#plugins.drain(config.SHUTDOWN_TIMEOUT_MS);
+    this.#state.phase = "stopping";
+    errors.push(...(await this.#plugins.stop()));
+    this.#state.phase = "stopped";
     this.#logger.info("app stopped", { duration_ms: round(this.#runtime.now() - began), problems: errors.length });
     if (errors.length > 0) {
       throw new AggregateError(errors, `${this.name}: ${errors.length} problem(s) while stopping`);
     }
   }
-
-  async #drain(timeoutMs: number, errors: unknown[]): Promise<void> {
-    const deadline = new AbortController();
-    const pending = new Set<string>();
-    const work = [
-      ...this.#started.flatMap(({ plugin, drainHooks }) =>
-        drainHooks.map(async (hook) => {
-          pending.add(plugin.name);
-          try {
-            await hook(deadline.signal);
-          } catch (error) {
-            errors.push(error);
-            this.#logger.error("drain failed", { plugin: plugin.name, error });
-          } finally {
-            pending.delete(plugin.name);
-          }
-        }),
-      ),
-      this.#lifecycle.settled(),
-    ];
-    try {
-      await withTimeout(() => Promise.all(work), { plugin: "kernel", phase: "drain", timeoutMs, controller: deadline });
-    } catch (error) {
-      errors.push(error);
-      this.#logger.error("drain deadline passed: abandoning in-flight work", {
-        shutdown_timeout_ms: timeoutMs,
-        in_flight: this.#lifecycle.inFlight,
-        waiting_for: [...pending],
-      });
-    }
-  }
-
-  async #rollback(): Promise<void> {
-    if (this.#started.length === 0 && this.#fallbacks.length === 0) return;
-    this.#lifecycle.beginDrain("start failed");
-    const errors = await this.#stopStarted();
-    for (const error of errors) this.#logger.error("rollback: stop failed", { error });
-  }
-
-  /** Stops what started, in reverse, each under its budget; keeps going past failures. */
-  async #stopStarted(): Promise<unknown[]> {
-    const errors: unknown[] = [];
-    while (this.#started.length > 0) {
-      const { plugin, stopHooks } = this.#started.pop() as Started;
-      if (stopHooks.length === 0) continue;
-      const began = this.#runtime.now();
-      try {
-        await withTimeout(
-          async () => {
-            const hookErrors: unknown[] = [];
-            for (const hook of stopHooks.reverse()) {
-              try {
-                await hook();
-              } catch (error) {
-                hookErrors.push(error);
-              }
-            }
-            if (hookErrors.length > 0) {
-              throw hookErrors.length === 1
-                ? hookErrors[0]
-                : new AggregateError(hookErrors, `${plugin.name}: ${hookErrors.length} stop hooks failed`);
-            }
-          },
-          {
-            plugin: plugin.name,
-            phase: "stop",
-            timeoutMs: plugin.stopTimeoutMs ?? this.#options.stopTimeoutMs ?? 10_000,
-          },
-        );
-        this.#logger.debug("plugin stopped", { plugin: plugin.name, duration_ms: round(this.#runtime.now() - began) });
-      } catch (error) {
-        errors.push(error);
-        const message = error instanceof PluginTimeoutError ? "plugin stop timed out" : "plugin stop failed";
-        this.#logger.error(message, { plugin: plugin.name, error });
-      }
-    }
-    await this.#disposeFallbacks(errors);
-    return errors;
-  }
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
 }

@@ -1,6 +1,7 @@
 import type { HealthCheck } from "./contracts/health.ts";
+import { withDeadline } from "./deadline.ts";
+import { PluginTimeoutError } from "./errors.ts";
 import type { Plugin, ServiceReader } from "./plugin.ts";
-import { withTimeout } from "./timeout.ts";
 
 /** What {@link runHealthChecks} needs from the app. */
 export interface HealthCheckOptions {
@@ -28,20 +29,15 @@ export async function runHealthChecks(
       .filter((r) => r.plugin.health)
       .map(async ({ plugin, config }) => {
         const began = options.now();
-        const controller = new AbortController();
         const latencyMs = () => Math.round((options.now() - began) * 100) / 100;
+        const { timeoutMs } = options;
         try {
-          const result = await withTimeout(
-            () =>
-              plugin.health?.({
-                config,
-                signal: controller.signal,
-                get: options.reader.get,
-                find: options.reader.find,
-              }) ?? {
+          const result = await withDeadline(
+            (signal) =>
+              plugin.health?.({ config, signal, get: options.reader.get, find: options.reader.find }) ?? {
                 status: "up" as const,
               },
-            { plugin: plugin.name, phase: "health", timeoutMs: options.timeoutMs, controller },
+            { timeoutMs, error: () => new PluginTimeoutError(plugin.name, "health", timeoutMs) },
           );
           checks[plugin.name] = {
             status: result.status,

@@ -1,4 +1,12 @@
-import type { Counter, Gauge, Histogram, Labels, Meter, MetricOptions } from "@twelvefold/kernel";
+import {
+  type Counter,
+  type Gauge,
+  type Histogram,
+  type Labels,
+  type Meter,
+  type MetricOptions,
+  withDeadline,
+} from "@twelvefold/kernel";
 import { MetricsError } from "./errors.ts";
 import { escapeHelp, formatValue, labelPairs, validLabelName, validMetricName } from "./exposition.ts";
 
@@ -240,19 +248,14 @@ export class MetricRegistry implements Meter {
   async collect(): Promise<string> {
     const runs = [...this.#families.values()].flatMap((family) =>
       family.collectors.map(async (collect) => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`collect took longer than ${this.#collectTimeoutMs} ms`)),
-            this.#collectTimeoutMs,
-          );
-        });
+        const timeoutMs = this.#collectTimeoutMs;
         try {
-          await Promise.race([collect(undefined as never), timeout]);
+          await withDeadline(() => collect(undefined as never), {
+            timeoutMs,
+            error: () => new Error(`collect took longer than ${timeoutMs} ms`),
+          });
         } catch (error) {
           this.#onCollectError(family.name, error);
-        } finally {
-          clearTimeout(timer);
         }
       }),
     );
