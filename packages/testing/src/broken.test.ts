@@ -114,10 +114,10 @@ describe("the contract suites catch broken adapters", () => {
         consume: (topic, handler, options) =>
           real.consume(
             topic,
-            async (message, signal) => {
+            async (message, signal, delivery) => {
               // The bug: the message counts as handled the moment it arrives.
               Promise.resolve()
-                .then(() => handler(message as never, signal))
+                .then(() => handler(message as never, signal, delivery))
                 .catch(() => {});
             },
             options,
@@ -126,13 +126,45 @@ describe("the contract suites catch broken adapters", () => {
       return Object.assign(broken, { close: () => real.close() });
     };
     expect(await failingCases(queueCases, make, (q) => q.close())).toEqual([
+      "a consumer stopped past its deadline leaves its message to be delivered again as the next attempt",
       "a consumer that dies mid-message loses nothing: another consumer handles every message",
       "a failing handler is retried with backoff until maxAttempts, then dead-lettered with its last error",
       "a handler that fails once succeeds on its retry",
-      "a message not acked within the visibility timeout is delivered again",
+      "an ack after the lease lapsed and the message was handed on changes nothing",
       "concurrency n lets one consumer hold n messages at once, never more",
       "dead letters keep payloads and errors, oldest first, and honour the limit",
       "stop finishes and acks the message in hand, takes no new one, then resolves",
+    ]);
+  });
+
+  test("a queue whose leases lapse while the handler still runs (no heartbeat) fails the long-handler case", async () => {
+    const make = () => {
+      const real = memoryQueue();
+      const broken: Queue = {
+        enqueue: (topic, payload, options) => real.enqueue(topic, payload, options),
+        deadLetters: (topic, limit) => real.deadLetters(topic, limit),
+        stats: (topic) => real.stats(topic),
+        consume: (topic, handler, options) =>
+          real.consume(
+            topic,
+            async (message, signal, delivery) => {
+              // The bug: nothing renews the lease, so it is handed on after the visibility timeout.
+              const lapse = setTimeout(() => {
+                if (!signal.aborted) void delivery.release();
+              }, options?.visibilityTimeoutMs ?? 30_000);
+              try {
+                await handler(message as never, signal, delivery);
+              } finally {
+                clearTimeout(lapse);
+              }
+            },
+            options,
+          ),
+      };
+      return Object.assign(broken, { close: () => real.close() });
+    };
+    expect(await failingCases(queueCases, make, (q) => q.close())).toEqual([
+      "a handler that runs past the visibility timeout keeps its lease: delivered once, then acked",
     ]);
   });
 

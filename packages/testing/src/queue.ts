@@ -20,6 +20,9 @@ export interface QueueContractOptions<A extends Queue = Queue> extends SuiteOpti
 /** Visibility timeout of the cases that wait for a redelivery: short, with margin for a network hop. */
 const SHORT_VISIBILITY_MS = 150;
 
+/** Visibility timeout of the case whose handler outlives it: long enough that a busy machine still renews in time. */
+const RENEWED_VISIBILITY_MS = 300;
+
 /** A consumer that records what it received; stopped after the case. */
 function recorder(
   queue: Queue,
@@ -31,9 +34,9 @@ function recorder(
   const received: Array<QueueMessage & { readonly at: number }> = [];
   const consumer = queue.consume(
     topic,
-    (message, signal) => {
+    (message, signal, delivery) => {
       received.push({ ...message, at: Date.now() });
-      return handle(message, signal);
+      return handle(message, signal, delivery);
     },
     options,
   );
@@ -87,18 +90,120 @@ export const queueCases: readonly ContractCase<Queue, QueueContractOptions>[] = 
     },
   },
   {
-    name: "a message not acked within the visibility timeout is delivered again",
+    name: "a consumer stopped past its deadline leaves its message to be delivered again as the next attempt",
     async run(queue, context) {
       const topic = context.unique("topic");
       const stuck = holding(context);
-      const first = recorder(queue, topic, context, stuck.handle, { visibilityTimeoutMs: SHORT_VISIBILITY_MS });
+      const signals: AbortSignal[] = [];
+      const first = recorder(
+        queue,
+        topic,
+        context,
+        (_message, signal) => {
+          signals.push(signal);
+          return stuck.handle();
+        },
+        { visibilityTimeoutMs: SHORT_VISIBILITY_MS },
+      );
       const id = await queue.enqueue(topic, { job: 1 });
       await context.eventually("first delivery", () => first.received.length === 1);
+      // The deadline has passed already: stop resolves with the handler still running.
+      await first.consumer.stop({ signal: AbortSignal.abort() });
+      expect(signals[0]?.aborted).toBe(true);
       const second = recorder(queue, topic, context, async () => {}, { visibilityTimeoutMs: SHORT_VISIBILITY_MS });
       const [again] = await context.eventually("redelivery", () => second.received.length > 0 && second.received);
       expect(again?.id).toBe(id);
       expect(again?.attempt).toBe(2);
       expect(again?.payload).toEqual({ job: 1 });
+      expect((again?.at ?? 0) - (first.received[0]?.at ?? 0)).toBeGreaterThanOrEqual(SHORT_VISIBILITY_MS - 5);
+    },
+  },
+  {
+    name: "a handler that runs past the visibility timeout keeps its lease: delivered once, then acked",
+    async run(queue, context) {
+      const topic = context.unique("topic");
+      const leases: number[] = [];
+      let aborted = false;
+      const handle: MessageHandler = async (_message, signal, delivery) => {
+        leases.push(delivery.leaseExpiresAt);
+        await sleep(RENEWED_VISIBILITY_MS * 3);
+        leases.push(delivery.leaseExpiresAt);
+        aborted = signal.aborted;
+      };
+      const options = { visibilityTimeoutMs: RENEWED_VISIBILITY_MS };
+      const busy = recorder(queue, topic, context, handle, options);
+      // A second consumer stands by: it would get the message if the lease lapsed.
+      const standby = recorder(queue, topic, context, async () => {}, options);
+      await queue.enqueue(topic, "long job");
+      await sleep(RENEWED_VISIBILITY_MS * 3);
+      await context.eventually("the job done", () => leases.length === 2);
+      await sleep(RENEWED_VISIBILITY_MS * 2);
+      expect(busy.received.length + standby.received.length).toBe(1);
+      expect(aborted).toBe(false);
+      expect(leases[1] as number).toBeGreaterThan((leases[0] as number) + RENEWED_VISIBILITY_MS);
+      const stats = await queue.stats(topic);
+      expect([stats.ready, stats.delayed, stats.inFlight, stats.dead]).toEqual([0, 0, 0, 0]);
+    },
+  },
+  {
+    name: "an ack after the lease lapsed and the message was handed on changes nothing",
+    async run(queue, context) {
+      const topic = context.unique("topic");
+      const late = holding(context);
+      const options = { visibilityTimeoutMs: SHORT_VISIBILITY_MS };
+      const releases: boolean[] = [];
+      let finished = false;
+      const first = recorder(
+        queue,
+        topic,
+        context,
+        async (_message, _signal, delivery) => {
+          await late.handle();
+          releases.push(await delivery.release());
+          finished = true;
+        },
+        options,
+      );
+      await queue.enqueue(topic, "contested");
+      await context.eventually("first delivery", () => first.received.length === 1);
+      await first.consumer.stop({ signal: AbortSignal.abort() });
+      const owner = holding(context);
+      const second = recorder(queue, topic, context, owner.handle, options);
+      await context.eventually("redelivery", () => second.received.length === 1);
+      // The first handler now finishes: its release and its ack come too late.
+      late.gate.release();
+      await context.eventually("the late handler done", () => finished);
+      await sleep(50);
+      expect(releases).toEqual([false]);
+      expect((await queue.stats(topic)).inFlight).toBe(1);
+      owner.gate.release();
+      await context.eventually("the new owner's ack", async () => (await queue.stats(topic)).inFlight === 0);
+      expect(second.received.map((m) => m.attempt)).toEqual([2]);
+      const stats = await queue.stats(topic);
+      expect([stats.ready, stats.delayed, stats.dead]).toEqual([0, 0, 0]);
+    },
+  },
+  {
+    name: "release hands a message back after its delay without counting the attempt",
+    async run(queue, context) {
+      const topic = context.unique("topic");
+      const released: boolean[] = [];
+      const { received } = recorder(queue, topic, context, async (_message, _signal, delivery) => {
+        if (received.length === 1) released.push(await delivery.release({ delayMs: 150 }));
+      });
+      const id = await queue.enqueue(topic, "not yet", { maxAttempts: 1 });
+      await context.eventually("the first delivery released", () => released.length === 1);
+      expect(released).toEqual([true]);
+      expect((await queue.stats(topic)).delayed).toBe(1);
+      await context.eventually("the second delivery", () => received.length === 2);
+      expect(received.map((m) => [m.id, m.attempt])).toEqual([
+        [id, 1],
+        [id, 1],
+      ]);
+      expect((received[1]?.at ?? 0) - (received[0]?.at ?? 0)).toBeGreaterThanOrEqual(145);
+      await context.eventually("the ack", async () => (await queue.stats(topic)).inFlight === 0);
+      const stats = await queue.stats(topic);
+      expect([stats.ready, stats.delayed, stats.dead]).toEqual([0, 0, 0]);
     },
   },
   {
@@ -110,6 +215,7 @@ export const queueCases: readonly ContractCase<Queue, QueueContractOptions>[] = 
       for (let n = 0; n < 5; n++) ids.push(await queue.enqueue(topic, { n }));
       const dying = recorder(queue, topic, context, dead.handle, { visibilityTimeoutMs: SHORT_VISIBILITY_MS });
       await context.eventually("the dying consumer took one", () => dying.received.length === 1);
+      await dying.consumer.stop({ signal: AbortSignal.abort() });
       const survivor = recorder(queue, topic, context, async () => {}, { visibilityTimeoutMs: SHORT_VISIBILITY_MS });
       await context.eventually("every message handled", () => new Set(survivor.received.map((m) => m.id)).size === 5);
       expect(new Set(survivor.received.map((m) => m.id))).toEqual(new Set(ids));

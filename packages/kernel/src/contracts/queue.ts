@@ -31,7 +31,12 @@ export interface QueueMessage<T extends Json = Json> {
 export interface ConsumeOptions {
   /** Messages handled at once by this consumer (default 1). */
   readonly concurrency?: number;
-  /** A delivered message not acked within this time is delivered again (default 30 000). */
+  /**
+   * How long a delivery's lease lasts without a renewal, in ms (default 30 000). The consumer
+   * renews the lease while the handler runs, so a handler may take longer than this; the message
+   * is delivered again only once the lease lapses: its process died or lost the broker for this
+   * long, or the consumer was stopped past its deadline.
+   */
   readonly visibilityTimeoutMs?: number;
   /**
    * Delay before retry n after a handler failure; n is 1 for the first retry, i.e. the number of
@@ -42,10 +47,42 @@ export interface ConsumeOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options for {@link Consumer.stop}. */
+export interface StopOptions {
+  /**
+   * Stop waiting when it aborts: handlers still running have their signal aborted and their
+   * leases are no longer renewed, so their messages are delivered again once the visibility
+   * timeout passes (counting the attempt). A handler that still finishes before then is acked.
+   */
+  readonly signal?: AbortSignal;
+}
+
 /** A running consumer. */
 export interface Consumer {
-  /** Finishes the messages in hand, takes no new one, resolves when idle. Idempotent. */
-  stop(): Promise<void>;
+  /**
+   * Takes no new message, lets the handlers in hand finish and acks them, then resolves; with
+   * `options.signal`, resolves when it aborts at the latest (see {@link StopOptions}). Idempotent.
+   */
+  stop(options?: StopOptions): Promise<void>;
+}
+
+/** Options for {@link Delivery.release}. */
+export interface ReleaseOptions {
+  /** Deliver it again no sooner than this many ms from now (default 0). */
+  readonly delayMs?: number;
+}
+
+/** The handler's hold on one delivered message. */
+export interface Delivery {
+  /** Epoch ms at which the lease lapses unless renewed; it moves forward as the consumer renews it. */
+  readonly leaseExpiresAt: number;
+  /**
+   * Hands the message back without counting this attempt: it is delivered again after `delayMs`
+   * (to wait for something, or to let a worker that is shutting down pass it on at once). What the
+   * handler does afterwards changes nothing. Resolves false when the delivery had already lost its
+   * lease (the message was handed on), true otherwise.
+   */
+  release(options?: ReleaseOptions): Promise<boolean>;
 }
 
 /** Message counts by state, for metrics and health. */
@@ -58,25 +95,37 @@ export interface QueueStats {
   readonly oldestAgeMs: number;
 }
 
-/** Handles one message: resolving acks it, throwing schedules a retry (or dead-letters it). */
-export type MessageHandler<T extends Json = Json> = (message: QueueMessage<T>, signal: AbortSignal) => Promise<void>;
+/**
+ * Handles one message: resolving acks it, throwing schedules a retry (or dead-letters it).
+ * `signal` aborts when the delivery loses its lease (it was handed on, so an ack would change
+ * nothing) or its consumer is stopped past its deadline: stop work that has no point any more.
+ */
+export type MessageHandler<T extends Json = Json> = (
+  message: QueueMessage<T>,
+  signal: AbortSignal,
+  delivery: Delivery,
+) => Promise<void>;
 
 /**
  * The Queue contract: at-least-once delivery of JSON jobs between processes (web enqueues,
  * worker consumes).
  *
  * Every adapter must guarantee:
- * - a message is acked only when its handler resolves; one not acked within the visibility
- *   timeout (a crashed or stopped consumer) is delivered again, so nothing is lost;
+ * - a message is acked only when its handler resolves; while the handler runs, its consumer renews
+ *   the lease, however long it takes; a message whose lease lapses (its process crashed, or its
+ *   consumer was stopped past the deadline) is delivered again after the visibility timeout, so
+ *   nothing is lost;
  * - a handler that throws is retried with backoff until `maxAttempts`, then the message is moved
  *   to the topic's dead-letter list with the last error; a lapsed visibility timeout counts as an
  *   attempt too, so a message that keeps killing its consumer ends there instead of looping;
- * - an ack from a handler whose visibility timeout already lapsed changes nothing (the message
- *   was handed on; at-least-once means it may then be handled twice);
+ * - an ack from a handler whose lease already lapsed changes nothing (the message was handed on;
+ *   at-least-once means it may then be handled twice), and its signal is aborted;
+ * - `delivery.release()` hands a message back without counting the attempt;
  * - a delayed message is not delivered before its delay;
  * - with concurrency 1 and no retries, messages of a topic are delivered in enqueue order
  *   (retries and redeliveries may reorder);
- * - `stop()` lets handlers in hand finish and acks them, and takes nothing new.
+ * - `stop()` lets handlers in hand finish and acks them, and takes nothing new; past its
+ *   deadline it abandons them to redelivery.
  */
 export interface Queue {
   enqueue<T extends Json>(topic: string, payload: T, options?: EnqueueOptions): Promise<string>;

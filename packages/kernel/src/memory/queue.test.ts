@@ -44,38 +44,88 @@ describe("memoryQueue", () => {
     expect(() => queue.consume("t", async () => {}, { visibilityTimeoutMs: 0 })).toThrow("visibilityTimeoutMs");
   });
 
-  test("aborts the handler's signal when its lease lapses, and redelivers", async () => {
+  test("a live handler keeps its lease however long it runs; abandoning it starts the visibility timeout", async () => {
     await using queue = memoryQueue();
     const gate = latch();
     const signals: AbortSignal[] = [];
-    const consumer = queue.consume(
+    const first = queue.consume(
       "t",
       async (_message, signal) => {
         signals.push(signal);
-        if (signals.length === 1) await gate.promise;
+        await gate.promise;
       },
-      { visibilityTimeoutMs: 20, concurrency: 2 },
+      { visibilityTimeoutMs: 20 },
     );
     await queue.enqueue("t", "slow");
-    while (signals.length < 2) await sleep(1);
-    expect(signals[0]?.aborted).toBe(true);
+    await sleep(80);
+    expect(signals.length).toBe(1);
+    expect(signals[0]?.aborted).toBe(false);
+    expect((await queue.stats("t")).inFlight).toBe(1);
+    await first.stop({ signal: AbortSignal.abort() });
     expect(signals[0]?.reason).toBeInstanceOf(DOMException);
+    const second = queue.consume("t", async (_message, signal) => void signals.push(signal), {
+      visibilityTimeoutMs: 20,
+    });
+    while (signals.length < 2) await sleep(1);
     gate.release();
-    await consumer.stop();
+    await second.stop();
     const stats = await queue.stats("t");
     expect([stats.ready, stats.inFlight, stats.dead]).toEqual([0, 0, 0]);
   });
 
-  test("a message whose every delivery lapses is dead-lettered, not redelivered forever", async () => {
+  test("a message whose every delivery is abandoned is dead-lettered, not redelivered forever", async () => {
     await using queue = memoryQueue();
     const gate = latch();
-    queue.consume("t", () => gate.promise, { visibilityTimeoutMs: 10, concurrency: 5 });
     await queue.enqueue("t", "poison", { maxAttempts: 2 });
+    for (let n = 0; n < 2; n++) {
+      let taken = false;
+      const consumer = queue.consume(
+        "t",
+        () => {
+          taken = true;
+          return gate.promise;
+        },
+        { visibilityTimeoutMs: 10 },
+      );
+      while (!taken) await sleep(2);
+      await consumer.stop({ signal: AbortSignal.abort() });
+    }
     while ((await queue.stats("t")).dead === 0) await sleep(2);
     const [letter] = await queue.deadLetters("t");
     expect(letter?.error).toBe("visibility timeout of 10 ms passed without an ack");
     expect(letter?.attempt).toBe(2);
     gate.release();
+  });
+
+  test("a stop deadline that passes later abandons what is still in hand; one that never passes waits", async () => {
+    await using queue = memoryQueue();
+    const gate = latch();
+    const deadline = new AbortController();
+    const consumer = queue.consume("t", () => gate.promise);
+    await queue.enqueue("t", 1);
+    while ((await queue.stats("t")).inFlight === 0) await sleep(1);
+    let stopped = false;
+    const stopping = consumer.stop({ signal: deadline.signal }).then(() => {
+      stopped = true;
+    });
+    await sleep(20);
+    expect(stopped).toBe(false);
+    deadline.abort();
+    await stopping;
+    const patient = queue.consume("u", async () => {});
+    await patient.stop({ signal: new AbortController().signal });
+    gate.release();
+  });
+
+  test("release refuses a negative delay", async () => {
+    await using queue = memoryQueue();
+    const errors: unknown[] = [];
+    queue.consume("t", async (_message, _signal, delivery) => {
+      await delivery.release({ delayMs: -1 }).catch((error: unknown) => errors.push(error));
+    });
+    await queue.enqueue("t", 1);
+    while (errors.length === 0) await sleep(1);
+    expect(errors[0]).toBeInstanceOf(RangeError);
   });
 
   test("close stops every consumer and refuses new work", async () => {

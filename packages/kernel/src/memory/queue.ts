@@ -1,12 +1,15 @@
 import type {
   ConsumeOptions,
   Consumer,
+  Delivery,
   EnqueueOptions,
   Json,
   MessageHandler,
   Queue,
   QueueMessage,
   QueueStats,
+  ReleaseOptions,
+  StopOptions,
 } from "../contracts/queue.ts";
 import { markEmbedded } from "../token.ts";
 import { checkTtl } from "./options.ts";
@@ -37,7 +40,15 @@ interface Waiting {
 interface Lease {
   readonly message: Stored;
   readonly token: number;
-  readonly until: number;
+  readonly consumer: MemoryConsumer;
+  /**
+   * True while its consumer holds it: one process cannot lose its own heartbeat, so a live lease
+   * is renewed for as long as the handler runs. Abandoning it (a stop past its deadline) starts
+   * the visibility timeout.
+   */
+  live: boolean;
+  /** When an abandoned lease lapses. */
+  until: number;
   readonly visibilityTimeoutMs: number;
   readonly controller: AbortController;
 }
@@ -62,8 +73,9 @@ const defaultBackoff = (retry: number): number => Math.min(1000 * 2 ** (retry - 
 /**
  * Creates the in-process {@link Queue}: the embedded default in development and tests.
  *
- * It keeps the contract (ack on success, redelivery after the visibility timeout, retries with
- * backoff, dead letters, delays, graceful stop) inside one process: honest limits: messages live
+ * It keeps the contract (ack on success, leases renewed while handlers run, redelivery after the
+ * visibility timeout, retries with backoff, dead letters, delays, release, graceful stop) inside
+ * one process: honest limits: messages live
  * in memory, so a restart loses every one of them, and a web process and a worker process do not
  * share it. It is marked `losesData`, so the production profile refuses it: configure a durable
  * queue (redis) there. It holds a timer only while a consumer runs, and `close()` clears it.
@@ -153,6 +165,15 @@ class MemoryQueueImpl implements MemoryQueue {
       concurrency,
       visibilityTimeoutMs,
       backoffMs,
+      onAbandon: (abandoned) => {
+        const now = Date.now();
+        for (const lease of state.leases.values()) {
+          if (lease.consumer !== abandoned || !lease.live) continue;
+          lease.live = false;
+          lease.until = now + lease.visibilityTimeoutMs;
+          lease.controller.abort(new DOMException("memory Queue: consumer stopped past its deadline", "AbortError"));
+        }
+      },
       onIdle: () => {
         state.consumers.splice(state.consumers.indexOf(consumer), 1);
         this.#pump(state);
@@ -207,7 +228,7 @@ class MemoryQueueImpl implements MemoryQueue {
       topic.ready.push((topic.waiting.shift() as Waiting).message);
     }
     for (const [id, lease] of topic.leases) {
-      if (lease.until > now) continue;
+      if (lease.live || lease.until > now) continue;
       topic.leases.delete(id);
       const error = `visibility timeout of ${lease.visibilityTimeoutMs} ms passed without an ack`;
       lease.controller.abort(new DOMException(`memory Queue: ${error}`, "TimeoutError"));
@@ -224,7 +245,7 @@ class MemoryQueueImpl implements MemoryQueue {
     while (topic.ready.length > 0) {
       const consumer = nextWithRoom(topic);
       if (consumer === undefined) break;
-      this.#deliver(topic, topic.ready.shift() as Stored, consumer, now);
+      this.#deliver(topic, topic.ready.shift() as Stored, consumer);
     }
     this.#arm(topic, now);
   }
@@ -233,7 +254,7 @@ class MemoryQueueImpl implements MemoryQueue {
     let due = Infinity;
     if (topic.consumers.length > 0) {
       due = topic.waiting[0]?.dueAt ?? Infinity;
-      for (const lease of topic.leases.values()) due = Math.min(due, lease.until);
+      for (const lease of topic.leases.values()) if (!lease.live) due = Math.min(due, lease.until);
     }
     if (due === topic.timerAt) return;
     clearTimeout(topic.timer);
@@ -250,20 +271,46 @@ class MemoryQueueImpl implements MemoryQueue {
     );
   }
 
-  #deliver(topic: Topic, message: Stored, consumer: MemoryConsumer, now: number): void {
+  #deliver(topic: Topic, message: Stored, consumer: MemoryConsumer): void {
     message.attempts++;
     const token = ++this.#tokens;
     const controller = new AbortController();
-    topic.leases.set(message.id, {
+    const lease: Lease = {
       message,
       token,
-      until: now + consumer.visibilityTimeoutMs,
+      consumer,
+      live: true,
+      until: Infinity,
       visibilityTimeoutMs: consumer.visibilityTimeoutMs,
       controller,
-    });
-    consumer.run(toMessage(message), controller.signal, (error) =>
+    };
+    topic.leases.set(message.id, lease);
+    const delivery: Delivery = {
+      get leaseExpiresAt() {
+        return lease.live ? Date.now() + lease.visibilityTimeoutMs : lease.until;
+      },
+      release: async (options) => this.#release(topic, lease, options),
+    };
+    consumer.run(toMessage(message), controller.signal, delivery, (error) =>
       this.#settle(topic, message, token, consumer, error),
     );
+  }
+
+  /** Hands a held message back without counting the attempt; false when its lease had lapsed. */
+  #release(topic: Topic, lease: Lease, options: ReleaseOptions = {}): boolean {
+    const { delayMs = 0 } = options;
+    if (!Number.isFinite(delayMs) || delayMs < 0) {
+      throw new RangeError(`memory Queue: delayMs must be zero or more: got "${delayMs}"`);
+    }
+    const { message } = lease;
+    if (topic.leases.get(message.id)?.token !== lease.token) return false;
+    topic.leases.delete(message.id);
+    message.attempts--;
+    lease.controller.abort(new DOMException("memory Queue: the message was released", "AbortError"));
+    if (delayMs > 0) insertWaiting(topic, { message, dueAt: Date.now() + delayMs });
+    else topic.ready.unshift(message);
+    this.#pump(topic);
+    return true;
   }
 
   /** Acks (no error) or schedules a retry; ignored when the lease already lapsed and moved on. */
@@ -286,6 +333,8 @@ interface ConsumerSetup {
   readonly concurrency: number;
   readonly visibilityTimeoutMs: number;
   readonly backoffMs: (retry: number) => number;
+  /** Gives up the leases this consumer holds, so they lapse after the visibility timeout. */
+  readonly onAbandon: (consumer: MemoryConsumer) => void;
   readonly onIdle: () => void;
 }
 
@@ -298,6 +347,8 @@ class MemoryConsumer implements Consumer {
   #stopping: Promise<void> | undefined;
   #idle: (() => void) | undefined;
   #unlisten: (() => void) | undefined;
+  /** Removes the listeners of stop deadlines once the stop has resolved. */
+  readonly #forget: Array<() => void> = [];
 
   constructor(setup: ConsumerSetup) {
     this.#setup = setup;
@@ -325,7 +376,7 @@ class MemoryConsumer implements Consumer {
     this.#unlisten = () => signal.removeEventListener("abort", onAbort);
   }
 
-  run(message: QueueMessage, signal: AbortSignal, settle: (error: unknown) => void): void {
+  run(message: QueueMessage, signal: AbortSignal, delivery: Delivery, settle: (error: unknown) => void): void {
     this.#inHand++;
     const handler = this.#setup.handler;
     const done = (error: unknown) => {
@@ -335,7 +386,7 @@ class MemoryConsumer implements Consumer {
       this.#checkIdle();
     };
     Promise.resolve()
-      .then(() => handler(message, signal))
+      .then(() => handler(message, signal, delivery))
       .then(
         () => done(OK),
         // A handler that throws `undefined` still failed.
@@ -343,19 +394,40 @@ class MemoryConsumer implements Consumer {
       );
   }
 
-  stop(): Promise<void> {
+  stop(options: StopOptions = {}): Promise<void> {
     this.#stopping ??= new Promise<void>((resolve) => {
       this.#idle = resolve;
       this.#unlisten?.();
-      this.#checkIdle();
     });
+    const deadline = options.signal;
+    if (deadline !== undefined && this.#idle !== undefined) {
+      if (deadline.aborted) this.#abandon();
+      else {
+        const onDeadline = () => this.#abandon();
+        deadline.addEventListener("abort", onDeadline, { once: true });
+        this.#forget.push(() => deadline.removeEventListener("abort", onDeadline));
+      }
+    }
+    this.#checkIdle();
     return this.#stopping;
+  }
+
+  /** The deadline passed: leave what is in hand to redelivery and resolve the stop now. */
+  #abandon(): void {
+    if (this.#idle === undefined) return;
+    this.#setup.onAbandon(this);
+    this.#finish();
   }
 
   #checkIdle(): void {
     if (this.#idle === undefined || this.#inHand > 0) return;
-    const idle = this.#idle;
+    this.#finish();
+  }
+
+  #finish(): void {
+    const idle = this.#idle as () => void;
     this.#idle = undefined;
+    for (const forget of this.#forget.splice(0)) forget();
     this.#setup.onIdle();
     idle();
   }
