@@ -54,11 +54,20 @@ export { parseDotenv } from "./src/dotenv.ts";
 export {
   ConfigError,
   type ConfigIssue,
+  defineErrors,
+  type ErrorCatalogue,
+  type ErrorClass,
+  type ErrorFacts,
+  type ErrorTable,
+  type ErrorTemplate,
   ExitCode,
   GraphError,
   KernelError,
   type KernelErrorCode,
   PluginTimeoutError,
+  quote,
+  TwelvefoldError,
+  type TwelvefoldErrorOptions,
 } from "./src/errors.ts";
 export * from "./src/instrument.ts";
 export { createLogger, type KernelLogger, type LoggerOptions } from "./src/logger.ts";

@@ -25,6 +25,7 @@ export {
 } from "./src/case.ts";
 export { type ChatModelContractOptions, chatModelCases, chatModelContract } from "./src/chat-model.ts";
 export { TestingError, type TestingErrorCode } from "./src/errors.ts";
+export { type ErrorSamples, errorsContract } from "./src/errors-contract.ts";
 export { type LogLine, type TestApp, type TestAppOptions, testApp } from "./src/harness.ts";
 export { type LockContractOptions, lockCases, lockContract } from "./src/lock.ts";
 export { type PluginContractOptions, pluginCases, pluginContract } from "./src/plugin.ts";

@@ -32,6 +32,7 @@ export {
   HttpError,
   type HttpErrorCode,
   type HttpErrorOptions,
+  httpErrors,
   type InvalidParam,
   PROBLEM_BASE,
   problemTypes,

@@ -2,6 +2,7 @@ import { type KernelConfig, kernelShape, loadConfigLayers } from "./app-config.t
 import { type ConfigEntry, type ConfigLayer, type Profile, type ResolvedConfig, resolveConfig } from "./config.ts";
 import { AppInfo, type HealthReport, Lifecycle, type Phase } from "./contracts/health.ts";
 import { LogContext, Logger } from "./contracts/logger.ts";
+import { kernelErrors } from "./errors.ts";
 import { buildGraph } from "./graph.ts";
 import { runHealthChecks } from "./health-checks.ts";
 import { PluginLifecycle, round } from "./lifecycle.ts";
@@ -274,7 +275,10 @@ class Application implements App {
     this.#state.phase = "stopped";
     this.#logger.info("app stopped", { duration_ms: round(this.#runtime.now() - began), problems: errors.length });
     if (errors.length > 0) {
-      throw new AggregateError(errors, `${this.name}: ${errors.length} problem(s) while stopping`);
+      throw new AggregateError(
+        errors,
+        kernelErrors.message("TF_APP_STOP_FAILED", { app: this.name, count: errors.length }),
+      );
     }
   }
 }

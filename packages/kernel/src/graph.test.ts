@@ -78,6 +78,6 @@ describe("buildGraph", () => {
   });
 
   test("plugin names are checked", () => {
-    expect(() => definePlugin({ name: "has space", start: noop })).toThrow('plugin: invalid name "has space"');
+    expect(() => definePlugin({ name: "has space", start: noop })).toThrow('plugin: "has space": invalid name');
   });
 });

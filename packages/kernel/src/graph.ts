@@ -1,4 +1,4 @@
-import { GraphError } from "./errors.ts";
+import { GraphError, kernelErrors } from "./errors.ts";
 import type { Plugin } from "./plugin.ts";
 import type { Token } from "./token.ts";
 
@@ -22,7 +22,7 @@ export function buildGraph(plugins: readonly Plugin[], external: ReadonlySet<Tok
   const byName = new Map<string, Plugin>();
   for (const plugin of plugins) {
     if (byName.has(plugin.name)) {
-      throw new GraphError("TF_PLUGIN_DUPLICATE", `graph: two plugins are named "${plugin.name}"`);
+      throw new GraphError("TF_PLUGIN_DUPLICATE", kernelErrors.message("TF_PLUGIN_DUPLICATE", { plugin: plugin.name }));
     }
     byName.set(plugin.name, plugin);
   }
@@ -34,7 +34,11 @@ export function buildGraph(plugins: readonly Plugin[], external: ReadonlySet<Tok
       if (other !== undefined && !external.has(provided)) {
         throw new GraphError(
           "TF_GRAPH_DUPLICATE_PROVIDER",
-          `graph: "${provided.id}" is provided by both "${other}" and "${plugin.name}": remove one, or override the token`,
+          kernelErrors.message("TF_GRAPH_DUPLICATE_PROVIDER", {
+            token: provided.id,
+            first: other,
+            second: plugin.name,
+          }),
         );
       }
       providers.set(provided, plugin.name);
@@ -53,7 +57,7 @@ export function buildGraph(plugins: readonly Plugin[], external: ReadonlySet<Tok
       else {
         throw new GraphError(
           "TF_GRAPH_MISSING_PROVIDER",
-          `graph: "${plugin.name}" requires "${required.id}", which no plugin provides: add a plugin that provides it, or an override`,
+          kernelErrors.message("TF_GRAPH_MISSING_PROVIDER", { plugin: plugin.name, token: required.id }),
         );
       }
     }
@@ -86,7 +90,8 @@ function topologicalOrder(
     if (seen === "done") return;
     if (seen === "visiting") {
       const cycle = [...path.slice(path.indexOf(name)), name];
-      throw new GraphError("TF_GRAPH_CYCLE", `graph: dependency cycle: ${describeCycle(cycle, plugins, providers)}`);
+      const chain = describeCycle(cycle, plugins, providers);
+      throw new GraphError("TF_GRAPH_CYCLE", kernelErrors.message("TF_GRAPH_CYCLE", { chain }));
     }
     state.set(name, "visiting");
     path.push(name);

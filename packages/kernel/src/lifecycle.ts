@@ -1,5 +1,5 @@
 import { withDeadline } from "./deadline.ts";
-import { KernelError, PluginTimeoutError } from "./errors.ts";
+import { KernelError, kernelErrors, PluginTimeoutError } from "./errors.ts";
 import type { PluginGraph } from "./graph.ts";
 import type { KernelLogger } from "./logger.ts";
 import type { Plugin, PluginContext } from "./plugin.ts";
@@ -102,7 +102,7 @@ export class PluginLifecycle {
       return promise;
     };
     await Promise.allSettled(graph.order.map(launch));
-    if (failure) throw this.#startFailure(failure.plugin, failure.error, "start failed");
+    if (failure) throw this.#startFailure(failure.plugin, failure.error, "start");
     if (this.#interrupted) throw new StartInterrupted("shutdown requested during start");
   }
 
@@ -121,10 +121,7 @@ export class PluginLifecycle {
       });
       const missing = plugin.provides.filter((t) => !registry.has(t));
       if (missing.length > 0) {
-        throw new KernelError(
-          "TF_TOKEN_MISSING",
-          `${plugin.name}: declared that it provides ${missing.map((t) => `"${t.id}"`).join(", ")} but did not provide it during start`,
-        );
+        throw kernelErrors.create("TF_TOKEN_NOT_PROVIDED", { plugin: plugin.name, tokens: missing.map((t) => t.id) });
       }
     } finally {
       this.#starting.delete(controller);
@@ -143,7 +140,7 @@ export class PluginLifecycle {
         try {
           await withDeadline(hook, { timeoutMs, error: () => new PluginTimeoutError(plugin.name, "start", timeoutMs) });
         } catch (error) {
-          throw this.#startFailure(plugin.name, error, "ready hook failed");
+          throw this.#startFailure(plugin.name, error, "ready hook");
         }
       }
     }
@@ -230,14 +227,14 @@ export class PluginLifecycle {
   }
 
   /** Kernel errors already name the plugin; anything else is wrapped so the message does. */
-  #startFailure(plugin: string, error: unknown, what: string): unknown {
+  #startFailure(plugin: string, error: unknown, what: "start" | "ready hook"): unknown {
     if (error instanceof KernelError) return error;
     const message = error instanceof Error ? error.message : String(error);
     // Errors that follow the catalogue style already start with the plugin's name.
     const reason = message.startsWith(`${plugin}: `) ? message.slice(plugin.length + 2) : message;
-    return new KernelError(
+    return kernelErrors.create(
       "TF_PLUGIN_START_FAILED",
-      `${plugin}: ${what}: ${this.#options.logger.redactor.string(reason)}`,
+      { plugin, what, reason: this.#options.logger.redactor.string(reason) },
       { cause: error },
     );
   }

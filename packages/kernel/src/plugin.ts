@@ -1,6 +1,7 @@
 import type { ConfigShape, InferConfig, Profile, ProfileDefaults } from "./config.ts";
 import type { HealthCheckResult, Lifecycle } from "./contracts/health.ts";
 import type { Logger } from "./contracts/logger.ts";
+import { kernelErrors } from "./errors.ts";
 import type { Token } from "./token.ts";
 
 /** Reads services from the registry. */
@@ -110,7 +111,10 @@ export interface Plugin {
  */
 export function definePlugin<S extends ConfigShape = Record<never, never>>(definition: PluginDefinition<S>): Plugin {
   if (!definition.name || !/^[a-z0-9][a-z0-9:/_.-]*$/i.test(definition.name)) {
-    throw new TypeError(`plugin: invalid name ${JSON.stringify(definition.name)}: use letters, digits and - _ . / :`);
+    throw kernelErrors.create("TF_PLUGIN_INVALID", {
+      plugin: String(definition.name),
+      problem: "invalid name: use letters, digits and - _ . / :",
+    });
   }
   const { config } = definition;
   return {

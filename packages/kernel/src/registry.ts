@@ -1,7 +1,7 @@
 import type { Profile } from "./config.ts";
 import { AppInfo, Lifecycle } from "./contracts/health.ts";
 import { LogContext, Logger } from "./contracts/logger.ts";
-import { ConfigError, type ConfigIssue, KernelError } from "./errors.ts";
+import { ConfigError, type ConfigIssue, kernelErrors } from "./errors.ts";
 import type { Plugin, PluginContext } from "./plugin.ts";
 import { embeddedInfo, type Override, type Token } from "./token.ts";
 
@@ -64,7 +64,7 @@ export class Registry {
   /** The value behind `token`; an error saying `who` asked when nobody provides it. */
   get<T>(token: Token<T>, who: string): T {
     if (!this.#values.has(token)) {
-      throw new KernelError("TF_TOKEN_MISSING", `${who}: nobody provides "${token.id}"`);
+      throw kernelErrors.create("TF_TOKEN_MISSING", { who, token: token.id });
     }
     return this.#values.get(token) as T;
   }
@@ -133,10 +133,7 @@ export class Registry {
     ]);
     const find = <T>(token: Token<T>): T | undefined => {
       if (!declared.has(token)) {
-        throw new KernelError(
-          "TF_TOKEN_UNDECLARED",
-          `${plugin.name}: asked for "${token.id}" without listing it in requires or optional`,
-        );
+        throw kernelErrors.create("TF_TOKEN_UNDECLARED", { plugin: plugin.name, token: token.id, use: "asked for" });
       }
       return this.#values.get(token) as T | undefined;
     };
@@ -151,16 +148,13 @@ export class Registry {
       get: <T>(token: Token<T>): T => {
         const value = find(token);
         if (value === undefined && !this.#values.has(token)) {
-          throw new KernelError("TF_TOKEN_MISSING", `${plugin.name}: asked for "${token.id}", which nobody provides`);
+          throw kernelErrors.create("TF_TOKEN_MISSING", { who: plugin.name, token: token.id });
         }
         return value as T;
       },
       provide: <T>(token: Token<T>, value: T) => {
         if (!plugin.provides.includes(token)) {
-          throw new KernelError(
-            "TF_TOKEN_UNDECLARED",
-            `${plugin.name}: provided "${token.id}" without listing it in provides`,
-          );
+          throw kernelErrors.create("TF_TOKEN_UNDECLARED", { plugin: plugin.name, token: token.id, use: "provided" });
         }
         if (this.#overridden.has(token)) return;
         const refusal = this.#refuseEmbedded(token, value, plugin.name);

@@ -1,5 +1,5 @@
 import { describe, test } from "bun:test";
-import { TestingError } from "./errors.ts";
+import { testingErrors } from "./errors.ts";
 
 /** Builds a fresh adapter for one case; may be async (connect, flush a namespace). */
 export type AdapterFactory<A> = () => A | Promise<A>;
@@ -104,7 +104,7 @@ async function eventually<T>(
     const value = await check();
     if (value !== undefined && value !== false) return value as Exclude<T, undefined | false>;
     if (Date.now() >= deadline) {
-      throw new TestingError("TF_TESTING_TIMEOUT", `contract: ${what} did not happen within ${patienceMs} ms`);
+      throw testingErrors.create("TF_TESTING_TIMEOUT", { what, patienceMs });
     }
     await sleep(POLL_MS);
   }

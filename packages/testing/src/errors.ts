@@ -1,5 +1,18 @@
+/** The testing kit's error catalogue: one table of codes and message templates. */
+import { defineErrors, quote, TwelvefoldError } from "@twelvefold/kernel";
+
+const table = {
+  TF_TESTING_NO_HTTP_HANDLER: {
+    message: (f: { token: string }) =>
+      `testing: cannot fetch: no plugin provides ${quote(f.token)}: add the http plugin, or override the token`,
+  },
+  TF_TESTING_TIMEOUT: {
+    message: (f: { what: string; patienceMs: number }) => `testing: ${f.what} did not happen within ${f.patienceMs} ms`,
+  },
+} as const;
+
 /** Stable codes of the kit's errors. */
-export type TestingErrorCode = "TF_TESTING_NO_HTTP_HANDLER" | "TF_TESTING_TIMEOUT";
+export type TestingErrorCode = keyof typeof table;
 
 /**
  * An error of the testing kit itself (not of the adapter under test): a harness used wrongly, or
@@ -7,14 +20,15 @@ export type TestingErrorCode = "TF_TESTING_NO_HTTP_HANDLER" | "TF_TESTING_TIMEOU
  *
  * @example
  * ```ts
+ * import { TestingError, testApp } from "@twelvefold/testing";
+ *
+ * await using t = await testApp();
  * try { await t.fetch("/"); } catch (e) { if (e instanceof TestingError) console.error(e.code); }
  * ```
  */
-export class TestingError extends Error {
+export class TestingError extends TwelvefoldError<TestingErrorCode> {
   override name = "TestingError";
-  readonly code: TestingErrorCode;
-  constructor(code: TestingErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
+
+/** The kit's catalogue: `testingErrors.create(code, facts, options)`. */
+export const testingErrors = defineErrors(table, TestingError);

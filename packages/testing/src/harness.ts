@@ -8,7 +8,7 @@ import {
   type Runtime,
   type Token,
 } from "@twelvefold/kernel";
-import { TestingError } from "./errors.ts";
+import { testingErrors } from "./errors.ts";
 
 /** Options for {@link testApp}. */
 export interface TestAppOptions {
@@ -101,11 +101,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
         handler = app.get(HttpHandler);
       } catch (error) {
         if (!(error instanceof KernelError)) throw error;
-        throw new TestingError(
-          "TF_TESTING_NO_HTTP_HANDLER",
-          `testing: cannot fetch: no plugin provides "${HttpHandler.id}": add the http plugin, or override the token`,
-          { cause: error },
-        );
+        throw testingErrors.create("TF_TESTING_NO_HTTP_HANDLER", { token: HttpHandler.id }, { cause: error });
       }
       const target = typeof input === "string" ? new URL(input, "http://localhost") : input;
       return handler.fetch(new Request(target, init));

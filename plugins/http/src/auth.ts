@@ -1,7 +1,7 @@
-import { token } from "@twelvefold/kernel";
+import { quote, token } from "@twelvefold/kernel";
 import type { MiddlewareHandler } from "hono";
 import type { HttpEnv } from "./core.ts";
-import { HttpError } from "./errors.ts";
+import { HttpError, httpErrors } from "./errors.ts";
 
 /** hono/jwt, loaded on the first token signed or checked: most processes (workers) never need it. */
 let jwtModule: Promise<Jwt> | undefined;
@@ -54,10 +54,7 @@ function unauthorized(reason: string, detail: string, error?: "invalid_token"): 
   const challenge = error
     ? `Bearer realm="api", error="${error}", error_description="${detail}"`
     : 'Bearer realm="api"';
-  return new HttpError("TF_HTTP_UNAUTHORIZED", `http: ${reason}`, {
-    detail,
-    headers: { "www-authenticate": challenge },
-  });
+  return httpErrors.create("TF_HTTP_UNAUTHORIZED", { reason }, { detail, headers: { "www-authenticate": challenge } });
 }
 
 /**
@@ -99,10 +96,11 @@ export function createAuth(options: AuthOptions): HttpAuth {
     // An outage of the identity provider is ours, not the client's: a 503, never a 401 that
     // would tell it to throw its (valid) token away.
     const unavailable = (reason: string, cause?: unknown) =>
-      new HttpError("TF_HTTP_UNAVAILABLE", `http: cannot fetch the JWKS from "${url}": ${reason}`, {
-        detail: "Authentication is unavailable",
-        cause,
-      });
+      httpErrors.create(
+        "TF_HTTP_UNAVAILABLE",
+        { reason: `cannot fetch the JWKS from ${quote(url)}: ${reason}` },
+        { detail: "Authentication is unavailable", cause },
+      );
     let body: { keys?: unknown };
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
@@ -131,12 +129,10 @@ export function createAuth(options: AuthOptions): HttpAuth {
       } else if (options.secretKey) {
         payload = await verify(token, options.secretKey, { alg: "HS256", ...verification });
       } else {
-        throw new HttpError(
+        throw httpErrors.create(
           "TF_HTTP_UNAUTHORIZED",
-          "http: authentication is not configured: set SECRET_KEY or JWT_JWKS_URL",
-          {
-            detail: "Authentication is not available",
-          },
+          { reason: "authentication is not configured: set SECRET_KEY or JWT_JWKS_URL" },
+          { detail: "Authentication is not available" },
         );
       }
     } catch (error) {

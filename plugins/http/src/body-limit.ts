@@ -1,10 +1,8 @@
-import { HttpError } from "./errors.ts";
+import { type HttpError, httpErrors } from "./errors.ts";
 
 /** The error a body over the limit reads as: the http plugin answers it with a problem+json 413. */
 export function bodyTooLarge(limit: number): HttpError {
-  return new HttpError("TF_HTTP_BODY_TOO_LARGE", `http: request body exceeds "${limit}" bytes`, {
-    detail: `The request body exceeds ${limit} bytes`,
-  });
+  return httpErrors.create("TF_HTTP_BODY_TOO_LARGE", { limit }, { detail: `The request body exceeds ${limit} bytes` });
 }
 
 /**

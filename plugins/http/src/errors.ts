@@ -2,39 +2,79 @@
  * The http plugin's error catalogue. An {@link HttpError} thrown from a handler becomes an
  * `application/problem+json` response (RFC 9457) whose `type` is stable per {@link HttpErrorCode}.
  */
+import { defineErrors, TwelvefoldError, type TwelvefoldErrorOptions } from "@twelvefold/kernel";
+
+const reason = (f: { reason: string }) => `http: ${f.reason}`;
+
+/**
+ * The http plugin's one table: per code, the problem's status, title and `type` slug, the message
+ * template, and whether a client may retry.
+ */
+const table = {
+  TF_HTTP_BAD_REQUEST: { status: 400, title: "Bad request", type: "bad-request", message: reason },
+  TF_HTTP_VALIDATION: {
+    status: 422,
+    title: "Validation failed",
+    type: "validation",
+    message: (f: { count: number }) => `http: request failed validation: ${f.count} problem(s)`,
+  },
+  TF_HTTP_UNAUTHORIZED: { status: 401, title: "Unauthorized", type: "unauthorized", message: reason },
+  TF_HTTP_FORBIDDEN: { status: 403, title: "Forbidden", type: "forbidden", message: reason },
+  TF_HTTP_NOT_FOUND: { status: 404, title: "Not found", type: "not-found", message: reason },
+  TF_HTTP_METHOD_NOT_ALLOWED: {
+    status: 405,
+    title: "Method not allowed",
+    type: "method-not-allowed",
+    message: reason,
+  },
+  TF_HTTP_BODY_TOO_LARGE: {
+    status: 413,
+    title: "Request body too large",
+    type: "body-too-large",
+    message: (f: { limit: number }) => `http: request body exceeds ${f.limit} bytes`,
+  },
+  TF_HTTP_RATE_LIMITED: {
+    status: 429,
+    title: "Too many requests",
+    type: "rate-limited",
+    message: reason,
+    retryable: true,
+  },
+  TF_HTTP_UNAVAILABLE: {
+    status: 503,
+    title: "Service unavailable",
+    type: "unavailable",
+    message: reason,
+    retryable: true,
+  },
+  TF_HTTP_TIMEOUT: {
+    status: 504,
+    title: "Request timed out",
+    type: "timeout",
+    message: (f: { timeoutMs: number }) => `http: request timed out after ${f.timeoutMs} ms`,
+    retryable: true,
+  },
+  TF_HTTP_INTERNAL: { status: 500, title: "Internal server error", type: "internal", message: reason },
+  TF_HTTP_DRAIN_DEADLINE: {
+    status: 503,
+    title: "Shutting down",
+    type: "unavailable",
+    message: (f: { aborted: number }) => `http: drain deadline passed: aborted ${f.aborted} request(s) still running`,
+    retryable: true,
+  },
+  TF_HTTP_ROUTES_CLOSED: {
+    status: 500,
+    title: "Internal server error",
+    type: "internal",
+    message: (f: { what: string }) => `http: cannot add ${f.what} after the first request: add it during start`,
+  },
+} as const;
 
 /** Stable codes; each maps to one problem `type` URI and one status. */
-export type HttpErrorCode =
-  | "TF_HTTP_BAD_REQUEST"
-  | "TF_HTTP_VALIDATION"
-  | "TF_HTTP_UNAUTHORIZED"
-  | "TF_HTTP_FORBIDDEN"
-  | "TF_HTTP_NOT_FOUND"
-  | "TF_HTTP_METHOD_NOT_ALLOWED"
-  | "TF_HTTP_BODY_TOO_LARGE"
-  | "TF_HTTP_RATE_LIMITED"
-  | "TF_HTTP_UNAVAILABLE"
-  | "TF_HTTP_TIMEOUT"
-  | "TF_HTTP_INTERNAL"
-  | "TF_HTTP_DRAIN_DEADLINE"
-  | "TF_HTTP_ROUTES_CLOSED";
+export type HttpErrorCode = keyof typeof table;
 
 /** Status, title and problem type of each code. */
-export const problemTypes: Readonly<Record<HttpErrorCode, { status: number; title: string; type: string }>> = {
-  TF_HTTP_BAD_REQUEST: { status: 400, title: "Bad request", type: "bad-request" },
-  TF_HTTP_VALIDATION: { status: 422, title: "Validation failed", type: "validation" },
-  TF_HTTP_UNAUTHORIZED: { status: 401, title: "Unauthorized", type: "unauthorized" },
-  TF_HTTP_FORBIDDEN: { status: 403, title: "Forbidden", type: "forbidden" },
-  TF_HTTP_NOT_FOUND: { status: 404, title: "Not found", type: "not-found" },
-  TF_HTTP_METHOD_NOT_ALLOWED: { status: 405, title: "Method not allowed", type: "method-not-allowed" },
-  TF_HTTP_BODY_TOO_LARGE: { status: 413, title: "Request body too large", type: "body-too-large" },
-  TF_HTTP_RATE_LIMITED: { status: 429, title: "Too many requests", type: "rate-limited" },
-  TF_HTTP_UNAVAILABLE: { status: 503, title: "Service unavailable", type: "unavailable" },
-  TF_HTTP_TIMEOUT: { status: 504, title: "Request timed out", type: "timeout" },
-  TF_HTTP_INTERNAL: { status: 500, title: "Internal server error", type: "internal" },
-  TF_HTTP_DRAIN_DEADLINE: { status: 503, title: "Shutting down", type: "unavailable" },
-  TF_HTTP_ROUTES_CLOSED: { status: 500, title: "Internal server error", type: "internal" },
-};
+export const problemTypes: Readonly<Record<HttpErrorCode, { status: number; title: string; type: string }>> = table;
 
 /** Prefix of every problem `type`; the code's slug follows it. */
 export const PROBLEM_BASE = "https://twelvefold.dev/problems/";
@@ -47,14 +87,13 @@ export interface InvalidParam {
 }
 
 /** Options for {@link HttpError}. */
-export interface HttpErrorOptions {
+export interface HttpErrorOptions extends TwelvefoldErrorOptions {
   /** Shown to the client as `detail`: write it for them, never put a secret or internals in it. */
   readonly detail?: string;
   /** Extra problem members (`invalid_params`, `retry_after`). */
   readonly extensions?: Readonly<Record<string, unknown>>;
   /** Extra response headers (`WWW-Authenticate`, `Retry-After`). */
   readonly headers?: Readonly<Record<string, string>>;
-  readonly cause?: unknown;
 }
 
 /**
@@ -63,19 +102,21 @@ export interface HttpErrorOptions {
  *
  * @example
  * ```ts
- * throw new HttpError("TF_HTTP_NOT_FOUND", "http: session not found: \"s-42\"", { detail: "No such session" });
+ * import { HttpError, httpErrors } from "@twelvefold/http";
+ *
+ * throw httpErrors.create("TF_HTTP_NOT_FOUND", { reason: 'session not found: "s-42"' }, { detail: "No such session" });
+ * // the same, by hand:
+ * throw new HttpError("TF_HTTP_NOT_FOUND", 'http: session not found: "s-42"', { detail: "No such session" });
  * ```
  */
-export class HttpError extends Error {
+export class HttpError extends TwelvefoldError<HttpErrorCode> {
   override name = "HttpError";
-  readonly code: HttpErrorCode;
   readonly status: number;
   readonly detail: string | undefined;
   readonly extensions: Readonly<Record<string, unknown>> | undefined;
   readonly headers: Readonly<Record<string, string>> | undefined;
   constructor(code: HttpErrorCode, message: string, options: HttpErrorOptions = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
+    super(code, message, { retryable: (table[code] as { retryable?: boolean }).retryable, ...options });
     this.status = problemTypes[code].status;
     this.detail = options.detail;
     this.extensions = options.extensions;
@@ -88,7 +129,19 @@ export class DrainDeadlineError extends HttpError {
   override name = "DrainDeadlineError";
   readonly aborted: number;
   constructor(aborted: number) {
-    super("TF_HTTP_DRAIN_DEADLINE", `http: drain deadline passed: aborted "${aborted}" request(s) still running`);
+    super("TF_HTTP_DRAIN_DEADLINE", httpErrors.message("TF_HTTP_DRAIN_DEADLINE", { aborted }));
     this.aborted = aborted;
   }
 }
+
+/**
+ * The http plugin's error catalogue: `httpErrors.create(code, facts, options)` builds the
+ * {@link HttpError} with the code's message template.
+ *
+ * @example
+ * ```ts
+ * import { httpErrors } from "@twelvefold/http";
+ * throw httpErrors.create("TF_HTTP_FORBIDDEN", { reason: "not the owner of the session" }, { detail: "Not yours" });
+ * ```
+ */
+export const httpErrors = defineErrors(table, HttpError);

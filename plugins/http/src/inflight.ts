@@ -1,4 +1,4 @@
-import { HttpError } from "./errors.ts";
+import { type HttpError, httpErrors } from "./errors.ts";
 import type { RequestState } from "./request.ts";
 
 /**
@@ -105,9 +105,11 @@ export class InFlight {
       if (state.startedAt > cutoff) break;
       if (state.expire === undefined) continue;
       state.abort(
-        new HttpError("TF_HTTP_TIMEOUT", `http: request timed out after "${this.#timeoutMs}" ms`, {
-          detail: "The server did not answer in time",
-        }),
+        httpErrors.create(
+          "TF_HTTP_TIMEOUT",
+          { timeoutMs: this.#timeoutMs },
+          { detail: "The server did not answer in time" },
+        ),
       );
     }
   }

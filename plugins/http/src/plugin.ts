@@ -20,7 +20,7 @@ import { createAuth, HttpAuth } from "./auth.ts";
 import { trustedProxies } from "./client-ip.ts";
 import { type HttpConfig, httpConfig } from "./config.ts";
 import { ALL_PATHS, type HttpEnv, type RequestMetrics, requestHandler, stateFactory } from "./core.ts";
-import { DrainDeadlineError, HttpError, type HttpErrorCode } from "./errors.ts";
+import { DrainDeadlineError, HttpError, type HttpErrorCode, httpErrors } from "./errors.ts";
 import { InFlight } from "./inflight.ts";
 import { addProbes, beforeOpen, PROBE_PATHS } from "./probes.ts";
 import { errorResponse, problemResponse } from "./problem.ts";
@@ -130,10 +130,7 @@ export function http(options: HttpOptions = {}): Plugin {
       let open = false;
       const lateRouteCheck = (what: string) => {
         if (open) {
-          throw new HttpError(
-            "TF_HTTP_ROUTES_CLOSED",
-            `http: cannot add ${what} after the first request: add it during start`,
-          );
+          throw httpErrors.create("TF_HTTP_ROUTES_CLOSED", { what });
         }
       };
 

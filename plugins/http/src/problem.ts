@@ -1,5 +1,12 @@
 import type { BaseIssue } from "valibot";
-import { HttpError, type HttpErrorCode, type InvalidParam, PROBLEM_BASE, problemTypes } from "./errors.ts";
+import {
+  type HttpError,
+  type HttpErrorCode,
+  httpErrors,
+  type InvalidParam,
+  PROBLEM_BASE,
+  problemTypes,
+} from "./errors.ts";
 
 /** The media type of every error body. */
 export const PROBLEM_JSON = "application/problem+json";
@@ -78,8 +85,12 @@ export function invalidParams(issues: readonly BaseIssue<unknown>[]): InvalidPar
  */
 export function validationError(issues: readonly BaseIssue<unknown>[]): HttpError {
   const params = invalidParams(issues);
-  return new HttpError("TF_HTTP_VALIDATION", `http: request failed validation: ${params.length} problem(s)`, {
-    detail: `The request has ${params.length} invalid field${params.length === 1 ? "" : "s"}`,
-    extensions: { invalid_params: params },
-  });
+  return httpErrors.create(
+    "TF_HTTP_VALIDATION",
+    { count: params.length },
+    {
+      detail: `The request has ${params.length} invalid field${params.length === 1 ? "" : "s"}`,
+      extensions: { invalid_params: params },
+    },
+  );
 }

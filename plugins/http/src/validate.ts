@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import * as v from "valibot";
-import { HttpError } from "./errors.ts";
+import { HttpError, httpErrors } from "./errors.ts";
 import { validationError } from "./problem.ts";
 
 /**
@@ -20,10 +20,11 @@ export async function readJson<S extends v.GenericSchema>(c: Context, schema: S)
   } catch (error) {
     // A body over the limit (counted as it was read) stays a 413.
     if (error instanceof HttpError) throw error;
-    throw new HttpError("TF_HTTP_BAD_REQUEST", "http: request body is not valid JSON", {
-      detail: "The request body is not valid JSON",
-      cause: error,
-    });
+    throw httpErrors.create(
+      "TF_HTTP_BAD_REQUEST",
+      { reason: "request body is not valid JSON" },
+      { detail: "The request body is not valid JSON", cause: error },
+    );
   }
   const result = v.safeParse(schema, body);
   if (!result.success) throw validationError(result.issues);

@@ -5,9 +5,10 @@ import {
   type Labels,
   type Meter,
   type MetricOptions,
+  quote,
   withDeadline,
 } from "@twelvefold/kernel";
-import { MetricsError } from "./errors.ts";
+import { metricsErrors } from "./errors.ts";
 import { escapeHelp, formatValue, labelPairs, validLabelName, validMetricName } from "./exposition.ts";
 
 /** Default histogram buckets, in seconds: Prometheus client defaults. */
@@ -173,7 +174,10 @@ export class MetricRegistry implements Meter {
     },
   ): Counter & { set(labels: Labels | undefined, value: number): void } {
     if (!options.name.endsWith("_total")) {
-      throw new MetricsError("TF_METRICS_INVALID_NAME", `metrics: counter "${options.name}" must end in "_total"`);
+      throw metricsErrors.create("TF_METRICS_INVALID_NAME", {
+        metric: options.name,
+        problem: 'a counter must end in "_total"',
+      });
     }
     const family = this.#family("counter", options, []);
     const counter = {
@@ -223,10 +227,10 @@ export class MetricRegistry implements Meter {
   histogram(options: MetricOptions & { readonly buckets?: readonly number[] }): Histogram {
     const buckets = [...new Set(options.buckets ?? DEFAULT_BUCKETS)].filter(Number.isFinite).sort((a, b) => a - b);
     if ((options.labelNames ?? []).includes("le")) {
-      throw new MetricsError(
-        "TF_METRICS_INVALID_NAME",
-        `metrics: histogram "${options.name}" cannot use the label "le"`,
-      );
+      throw metricsErrors.create("TF_METRICS_INVALID_NAME", {
+        metric: options.name,
+        problem: 'a histogram cannot use the label "le"',
+      });
     }
     const family = this.#family("histogram", options, buckets);
     return {
@@ -288,10 +292,13 @@ export class MetricRegistry implements Meter {
   #family(kind: Kind, options: MetricOptions, buckets: readonly number[]): Family {
     const { name } = options;
     if (!validMetricName(name))
-      throw new MetricsError("TF_METRICS_INVALID_NAME", `metrics: invalid metric name "${name}"`);
+      throw metricsErrors.create("TF_METRICS_INVALID_NAME", { metric: name, problem: "invalid metric name" });
     for (const label of options.labelNames ?? []) {
       if (!validLabelName(label)) {
-        throw new MetricsError("TF_METRICS_INVALID_NAME", `metrics: invalid label name "${label}" on "${name}"`);
+        throw metricsErrors.create("TF_METRICS_INVALID_NAME", {
+          metric: name,
+          problem: `invalid label name ${quote(label)}`,
+        });
       }
     }
     const existing = this.#families.get(name) ?? this.#families.get(baseName(name));
@@ -301,10 +308,11 @@ export class MetricRegistry implements Meter {
         existing.kind === kind &&
         existing.labelNames.join(",") === (options.labelNames ?? []).join(",");
       if (!same) {
-        throw new MetricsError(
-          "TF_METRICS_CONFLICT",
-          `metrics: "${name}" is already registered as a ${existing.kind} with labels [${existing.labelNames.join(", ")}]`,
-        );
+        throw metricsErrors.create("TF_METRICS_CONFLICT", {
+          metric: name,
+          kind: existing.kind,
+          labels: existing.labelNames,
+        });
       }
       return existing;
     }

@@ -1,6 +1,6 @@
 import type { AttributeValue } from "@twelvefold/kernel";
 import type { SpanExporter } from "./batch.ts";
-import { OtelError } from "./errors.ts";
+import { otelErrors } from "./errors.ts";
 import type { SpanData } from "./span.ts";
 
 /** How spans are encoded on the wire (OTEL_EXPORTER_OTLP_PROTOCOL). */
@@ -97,7 +97,7 @@ export async function otlpHttpExporter(options: OtlpOptions): Promise<SpanExport
   return {
     async export(spans, signal) {
       const encoded = serializer.serializeRequest(spans.map(toReadable) as never);
-      if (!encoded) throw new OtelError("TF_OTEL_EXPORT_FAILED", `otel: could not encode ${spans.length} span(s)`);
+      if (!encoded) throw otelErrors.create("TF_OTEL_ENCODE_FAILED", { count: spans.length });
       const body = (options.compression === "gzip" ? await gzip(encoded) : encoded) as Uint8Array<ArrayBuffer>;
       const deadline = AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs)]);
       for (let attempt = 1; ; attempt++) {
@@ -109,18 +109,13 @@ export async function otlpHttpExporter(options: OtlpOptions): Promise<SpanExport
           if (response.ok) return;
         } catch (error) {
           if (deadline.aborted || attempt >= 3) {
-            throw new OtelError("TF_OTEL_EXPORT_FAILED", `otel: export to "${origin(options.url)}" failed`, {
-              cause: error,
-            });
+            throw otelErrors.create("TF_OTEL_EXPORT_FAILED", { origin: origin(options.url) }, { cause: error });
           }
           await pause(attempt, deadline);
           continue;
         }
         if (!RETRYABLE.has(status) || attempt >= 3 || deadline.aborted) {
-          throw new OtelError(
-            "TF_OTEL_EXPORT_FAILED",
-            `otel: export to "${origin(options.url)}" failed: HTTP ${status}`,
-          );
+          throw otelErrors.create("TF_OTEL_EXPORT_FAILED", { origin: origin(options.url), status });
         }
         await pause(attempt, deadline);
       }

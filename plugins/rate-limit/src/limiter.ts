@@ -1,5 +1,12 @@
-import type { HttpMiddleware, Logger, RateLimitResult, RateLimitStore, RequestFacts } from "@twelvefold/kernel";
-import { RateLimitPolicyError } from "./errors.ts";
+import {
+  type HttpMiddleware,
+  type Logger,
+  quote,
+  type RateLimitResult,
+  type RateLimitStore,
+  type RequestFacts,
+} from "@twelvefold/kernel";
+import { rateLimitErrors } from "./errors.ts";
 import { policyHeader, rateLimitHeader, rejection } from "./headers.ts";
 
 /** What identifies a client: its address, its API key, its authenticated subject, or your function. */
@@ -49,10 +56,16 @@ const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.t
 function compile(policy: RatePolicy): Compiled {
   const windowMs = policy.windowMs ?? 60_000;
   if (!Number.isInteger(policy.limit) || policy.limit < 1) {
-    throw new RateLimitPolicyError(`rate-limit: policy "${policy.name}" has an invalid limit: "${policy.limit}"`);
+    throw rateLimitErrors.create("TF_RATE_LIMIT_POLICY", {
+      policy: policy.name,
+      problem: `has an invalid limit: ${quote(policy.limit)}: expected a positive integer`,
+    });
   }
   if (!Number.isFinite(windowMs) || windowMs < 1) {
-    throw new RateLimitPolicyError(`rate-limit: policy "${policy.name}" has an invalid window: "${windowMs}" ms`);
+    throw rateLimitErrors.create("TF_RATE_LIMIT_POLICY", {
+      policy: policy.name,
+      problem: `has an invalid window: ${quote(windowMs)}: expected a positive number of milliseconds`,
+    });
   }
   const match = policy.match ?? "*";
   let matches: Compiled["matches"];
@@ -99,7 +112,9 @@ export function createRateLimiter(store: RateLimitStore, options: RateLimiterOpt
   const policies = options.policies.map(compile);
   const names = new Set<string>();
   for (const policy of policies) {
-    if (names.has(policy.name)) throw new RateLimitPolicyError(`rate-limit: two policies are named "${policy.name}"`);
+    if (names.has(policy.name)) {
+      throw rateLimitErrors.create("TF_RATE_LIMIT_POLICY", { policy: policy.name, problem: "is defined twice" });
+    }
     names.add(policy.name);
   }
   const needsPath = options.policies.some((p) => typeof p.match !== "undefined" && p.match !== "*");
