@@ -32,7 +32,7 @@ describe("graceful drain, real process", () => {
         console.warn("skip: deno is not installed (npm install -g deno)");
         return;
       }
-      const fixture = await spawnFixture({ DRAIN_DELAY_MS: delay, SHUTDOWN_TIMEOUT_MS: "5000" }, runtime);
+      const fixture = await spawnFixture({ DRAIN_DELAY_MS: delay, SHUTDOWN_TIMEOUT_MS: "5000" }, { runtime });
       const stop = new AbortController();
       const running = load({
         port: fixture.port,

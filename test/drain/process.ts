@@ -17,8 +17,16 @@ export const RUNTIME_COMMANDS = {
 } as const;
 export type FixtureRuntime = keyof typeof RUNTIME_COMMANDS;
 
-export async function spawnFixture(env: Record<string, string>, runtime: FixtureRuntime = "bun"): Promise<Fixture> {
-  const child = Bun.spawn([...RUNTIME_COMMANDS[runtime], `${import.meta.dir}/app.ts`], {
+/** Options for {@link spawnFixture}. */
+export interface SpawnOptions {
+  readonly runtime?: FixtureRuntime;
+  /** The app to run (default: the drain fixture, app.ts beside this file). */
+  readonly script?: string;
+}
+
+export async function spawnFixture(env: Record<string, string>, options: SpawnOptions = {}): Promise<Fixture> {
+  const { runtime = "bun", script = `${import.meta.dir}/app.ts` } = options;
+  const child = Bun.spawn([...RUNTIME_COMMANDS[runtime], script], {
     env: {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "",
@@ -55,7 +63,7 @@ export async function spawnFixture(env: Record<string, string>, runtime: Fixture
         }
       }
     }
-    reject(new Error(`drain fixture exited before listening: ${JSON.stringify(lines.slice(-3))}`));
+    reject(new Error(`fixture exited before listening: ${JSON.stringify(lines.slice(-3))}`));
   })();
   const exited = child.exited.then(async (code) => {
     await reading;

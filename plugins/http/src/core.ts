@@ -73,6 +73,8 @@ export interface CoreOptions {
 }
 
 const UNMATCHED = "unmatched";
+/** The status recorded for a request whose client went away before the answer (nginx's 499). */
+export const CLIENT_GONE = 499;
 /** The path app-wide Hono middleware (CORS) is mounted on; a 404 noted there matched no route. */
 export const ALL_PATHS = "/*";
 
@@ -120,7 +122,8 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
     }
     response = finish(response, state.requestId);
 
-    const status = response.status;
+    // A client that left before the answer got nothing: recorded as such (499, as nginx does), never as the status it missed.
+    const status = state.request.signal.aborted ? CLIENT_GONE : response.status;
     const noted = state.route;
     const route = noted === undefined || (status === 404 && noted === ALL_PATHS) ? UNMATCHED : noted;
     const seconds = (now() - state.startedAt) / 1000;

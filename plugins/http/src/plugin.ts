@@ -216,6 +216,7 @@ export function http(options: HttpOptions = {}): Plugin {
         // runtime's own cap, with slack above it, stops undeclared (chunked) bodies with a bare 413.
         maxRequestBodySize: config.HTTP_BODY_LIMIT_BYTES + 64 * 1024,
         idleTimeoutSeconds: config.HTTP_IDLE_TIMEOUT_S,
+        requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
         maxHeaderBytes: config.HTTP_MAX_HEADER_BYTES,
         // Nothing should get past the core's own error handling; if it does, it is logged, not shown.
         onError: (error) => {

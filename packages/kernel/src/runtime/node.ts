@@ -21,6 +21,9 @@ export function nodeRuntime(): Runtime {
     async serve(options: ServeOptions): Promise<HttpServer> {
       const { createAdaptorServer } = await import("@hono/node-server");
       const answerError = serveError(options);
+      // node:http's requestTimeout (300 s by default) cuts a request whose body is still arriving;
+      // it must not come before the handler's own timeout, nor at all when that is off.
+      const requestTimeout = options.requestTimeoutMs ? options.requestTimeoutMs + 8_000 : 0;
       const server = createAdaptorServer({
         // @hono/node-server has no error hook of its own; its fallback logs to the console.
         fetch: (request: Request, env: { incoming?: { socket?: { remoteAddress?: string } } }) => {
@@ -36,6 +39,8 @@ export function nodeRuntime(): Runtime {
         // which breaks any other server in the process (Bun.serve refuses them).
         overrideGlobalObjects: false,
         serverOptions: {
+          requestTimeout,
+          headersTimeout: requestTimeout === 0 ? 60_000 : Math.min(60_000, requestTimeout),
           ...(options.maxHeaderBytes === undefined ? {} : { maxHeaderSize: options.maxHeaderBytes }),
           ...(options.idleTimeoutSeconds === undefined ? {} : { keepAliveTimeout: options.idleTimeoutSeconds * 1000 }),
         },

@@ -232,3 +232,12 @@ describe("sinkLineWriter (Bun's native stdout)", () => {
     expect(written).toEqual([]);
   });
 });
+
+test("Bun's backstop while a handler runs: the request timeout plus slack, none past Bun's 255 s cap or when off", async () => {
+  const { backstopSeconds } = await import("./bun.ts");
+  expect(backstopSeconds(30_000)).toBe(38);
+  expect(backstopSeconds(1)).toBe(9);
+  expect(backstopSeconds(0)).toBe(0);
+  expect(backstopSeconds(undefined)).toBe(0);
+  expect(backstopSeconds(600_000)).toBe(0);
+});

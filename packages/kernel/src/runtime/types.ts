@@ -5,6 +5,14 @@ export type ShutdownSignal = "SIGTERM" | "SIGINT";
 export interface ConnectionInfo {
   /** The peer's address as the socket reports it; proxies are the http plugin's concern. */
   readonly remoteAddress: string | undefined;
+  /**
+   * Exempts this request's connection from the server's idle timeout until the returned function
+   * is called: for a long-lived stream (server-sent events) that may go quiet for longer than
+   * `idleTimeoutSeconds`. Without it, a response body that goes quiet that long may be cut on Bun
+   * (Node and Deno never cut a response in progress). A request whose handler has not answered
+   * yet needs none of this: the server never cuts it (see {@link ServeOptions.requestTimeoutMs}).
+   */
+  keepOpen?(): () => void;
 }
 
 /** Options for {@link Runtime.serve}. */
@@ -14,8 +22,17 @@ export interface ServeOptions {
   readonly fetch: (request: Request, info: ConnectionInfo) => Response | Promise<Response>;
   /** Largest request body accepted, in bytes; larger ones are refused by the server. */
   readonly maxRequestBodySize?: number;
-  /** Seconds an idle keep-alive connection stays open. */
+  /**
+   * Seconds an idle keep-alive connection stays open between requests (Bun, Node; Deno 2.9 has no
+   * such setting and keeps idle connections until the client closes them).
+   */
   readonly idleTimeoutSeconds?: number;
+  /**
+   * Milliseconds within which the server itself never cuts a request, while its handler runs or
+   * its body arrives (0: no limit of the server's own). The handler's own timeout answers first;
+   * the runtime's cut, where it has one, is only a backstop a few seconds after this.
+   */
+  readonly requestTimeoutMs?: number;
   /**
    * Largest request head accepted, in bytes, where the runtime lets a server set it (Node).
    * Bun takes it only from the command line (`bun --max-http-header-size`); Deno has no setting.

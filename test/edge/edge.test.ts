@@ -1,0 +1,80 @@
+/**
+ * The HTTP edge under slow and long requests, in a real process on Bun, Deno and Node, over raw
+ * sockets: the runtime adapter's own timers must never cut a request before
+ * HTTP_REQUEST_TIMEOUT_MS (Bun's idle timeout counts a busy handler, and an upload in progress, as
+ * idle), the request timeout answers 504 problem+json, an idle keep-alive connection still closes
+ * after HTTP_IDLE_TIMEOUT_S, and a client that leaves is logged as 499.
+ */
+import { describe, expect, test } from "bun:test";
+import { type FixtureRuntime, spawnFixture } from "../drain/process.ts";
+import { rawExchange } from "../raw.ts";
+
+const APP = `${import.meta.dir}/app.ts`;
+const runtimes: FixtureRuntime[] = ["bun", "node", "deno"];
+
+describe("long requests on every runtime adapter", () => {
+  test.each(runtimes)(
+    "on %s: a request longer than the idle timeout is answered, then the idle connection closes",
+    async (runtime) => {
+      if (runtime === "deno" && Bun.which("deno") === null && process.env.CI !== "true") {
+        console.warn("skip: deno is not installed (npm install -g deno)");
+        return;
+      }
+      const fixture = await spawnFixture(
+        { HTTP_IDLE_TIMEOUT_S: "1", HTTP_REQUEST_TIMEOUT_MS: "8000", HTTP_ACCESS_LOG: "true", DRAIN_DELAY_MS: "0" },
+        { runtime, script: APP },
+      );
+      try {
+        const host = "Host: edge\r\n";
+        const body = "x".repeat(100);
+        const [long, upload, late, gone] = await Promise.all([
+          // A handler busy for 5 s, five times the idle timeout.
+          rawExchange(fixture.port, `GET /slow/5000 HTTP/1.1\r\n${host}\r\n`, {
+            waitMs: 25_000,
+            ...(runtime === "deno" ? { until: "done" } : {}),
+          }),
+          // An upload that trickles in over 5 s: 100 bytes every half second.
+          rawExchange(
+            fixture.port,
+            `POST /upload HTTP/1.1\r\n${host}Content-Length: 1000\r\nConnection: close\r\n\r\n`,
+            {
+              pieces: Array.from({ length: 10 }, () => body),
+              gapMs: 500,
+              waitMs: 25_000,
+            },
+          ),
+          // Past the request timeout: the client gets the 504 the README promises.
+          rawExchange(fixture.port, `GET /slow/20000 HTTP/1.1\r\n${host}Connection: close\r\n\r\n`, { waitMs: 25_000 }),
+          // The client leaves before the answer.
+          rawExchange(fixture.port, `GET /slow/1500 HTTP/1.1\r\n${host}\r\n`, { leaveAfterMs: 300 }),
+        ]);
+        expect(long.status).toBe(200);
+        expect(long.text.endsWith("done")).toBe(true);
+        if (runtime !== "deno") {
+          // Deno 2.9's Deno.serve has no keep-alive timeout: it keeps idle connections until the client leaves.
+          expect(long.closedByServer).toBe(true);
+        }
+        expect(upload.status).toBe(200);
+        expect(upload.text.endsWith("got 1000")).toBe(true);
+        expect(late.status).toBe(504);
+        expect(late.text).toContain("application/problem+json");
+        expect(late.text).toContain('"code":"TF_HTTP_TIMEOUT"');
+        expect(gone.status).toBeUndefined();
+        // Node writes its log lines asynchronously: wait for each.
+        const logged = async (path: string) => {
+          const find = () => fixture.lines.find((l) => l.message === "request" && l.path === path);
+          for (let i = 0; i < 100 && find() === undefined; i++) await Bun.sleep(50);
+          return find();
+        };
+        expect((await logged("/slow/5000"))?.status).toBe(200);
+        expect((await logged("/slow/20000"))?.status).toBe(504);
+        // Deno 2.9 does not tell a handler that its client left until it writes the answer.
+        expect((await logged("/slow/1500"))?.status).toBe(runtime === "deno" ? 200 : 499);
+      } finally {
+        fixture.process.kill("SIGTERM");
+        await fixture.exited;
+      }
+    },
+    40_000,
+  );
+});
