@@ -65,6 +65,7 @@ export const otelConfig = (_profile: Profile) => ({
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE: v.optional(env.integer({ min: 1, max: 1_000_000 }), "512"),
   OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: v.optional(env.integer({ min: 0 }), "128"),
   OTEL_SPAN_EVENT_COUNT_LIMIT: v.optional(env.integer({ min: 0 }), "128"),
+  OTEL_SPAN_LINK_COUNT_LIMIT: v.optional(env.integer({ min: 0 }), "128"),
   OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: v.optional(env.integer({ min: 1 }), "4096"),
   /** Budget of the flush at shutdown; spans still queued after it are dropped and counted. */
   TELEMETRY_FLUSH_TIMEOUT_MS: v.optional(milliseconds, "5000"),

@@ -23,8 +23,11 @@ const span = (overrides: Partial<SpanData> = {}): SpanData => ({
   attributes: { "http.request.method": "GET", "http.response.status_code": 200, ratio: 0.5, tags: ["a", "b"] },
   events: [{ name: "retry", time: 1_764_000_000_005, attributes: { attempt: 2 } }],
   status: { code: "error", message: "upstream failed" },
+  links: [],
   droppedAttributes: 0,
   droppedEvents: 0,
+  droppedLinks: 0,
+  scope: undefined,
   ...overrides,
 });
 

@@ -81,17 +81,28 @@ export async function otlpHttpExporter(options: OtlpOptions): Promise<SpanExport
       ? { code: statusCodes[span.status.code], message: options.redact(span.status.message) }
       : { code: statusCodes[span.status.code] },
     attributes: clean(span.attributes, options.redact),
-    links: [],
+    links: span.links.map((link) => ({
+      context: {
+        traceId: link.traceId,
+        spanId: link.spanId,
+        traceFlags: link.sampled ? 1 : 0,
+        isRemote: link.remote,
+        traceState: link.traceState ? { serialize: () => link.traceState } : undefined,
+      },
+      attributes: clean(link.attributes, options.redact),
+      droppedAttributesCount: 0,
+    })),
     events: span.events.map((e) => ({
       name: e.name,
       time: hrTime(e.time),
       attributes: clean(e.attributes, options.redact),
     })),
     resource,
-    instrumentationScope: scope,
+    // The plugin's own spans share one scope; an API tracer's spans carry the tracer's (one object each).
+    instrumentationScope: span.scope ?? scope,
     droppedAttributesCount: span.droppedAttributes,
     droppedEventsCount: span.droppedEvents,
-    droppedLinksCount: 0,
+    droppedLinksCount: span.droppedLinks,
   });
 
   return {

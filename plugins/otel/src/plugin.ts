@@ -113,11 +113,16 @@ export function otel(options: OtelOptions = {}): Plugin {
           attributeCount: c.OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT,
           eventCount: c.OTEL_SPAN_EVENT_COUNT_LIMIT,
           valueLength: c.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+          linkCount: c.OTEL_SPAN_LINK_COUNT_LIMIT,
         },
         onEnd: processor ? (span) => processor.onEnd(span) : undefined,
         describeError: (error) => describeError(error, redact),
       });
       provide(Tracer, tracer);
+      // The standard API joins the plugin's traces: trace.getTracer(...) and context.active() inside a
+      // handler see the request span. Loaded here, so an app with tracing off never imports the API.
+      const { installGlobalApi } = await import("./api.ts");
+      const uninstallGlobalApi = installGlobalApi(tracer, { propagators, logger });
 
       const removeMixin = get(LogContext).use(() => {
         const span = tracer.activeSpan();
@@ -125,6 +130,7 @@ export function otel(options: OtelOptions = {}): Plugin {
       });
       onStop(async () => {
         removeMixin();
+        uninstallGlobalApi();
         if (!processor) return;
         const queued = processor.queued;
         await processor.shutdown(c.TELEMETRY_FLUSH_TIMEOUT_MS);

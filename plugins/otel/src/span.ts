@@ -8,6 +8,22 @@ export interface SpanEvent {
   readonly attributes: Readonly<Record<string, AttributeValue>>;
 }
 
+/** A link from a span to another span's context (a batch job to the requests that fed it). */
+export interface SpanLink {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly traceState: string | undefined;
+  readonly sampled: boolean;
+  readonly remote: boolean;
+  readonly attributes: Readonly<Record<string, AttributeValue>>;
+}
+
+/** Who made a span: `@twelvefold/otel` for the kernel's seams, the tracer's name for `trace.getTracer(name)`. */
+export interface InstrumentationScope {
+  readonly name: string;
+  readonly version?: string;
+}
+
 /** A finished span as exporters see it. Times are epoch milliseconds with sub-millisecond fraction. */
 export interface SpanData {
   readonly name: string;
@@ -22,9 +38,13 @@ export interface SpanData {
   readonly endTime: number;
   readonly attributes: Readonly<Record<string, AttributeValue>>;
   readonly events: readonly SpanEvent[];
+  readonly links: readonly SpanLink[];
   readonly status: { readonly code: "unset" | "ok" | "error"; readonly message?: string };
   readonly droppedAttributes: number;
   readonly droppedEvents: number;
+  readonly droppedLinks: number;
+  /** `undefined` for the plugin's own spans (exported under `@twelvefold/otel`). */
+  readonly scope: InstrumentationScope | undefined;
 }
 
 /** Limits from OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_EVENT_COUNT_LIMIT, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT. */
@@ -32,6 +52,8 @@ export interface SpanLimits {
   readonly attributeCount: number;
   readonly eventCount: number;
   readonly valueLength: number;
+  /** OTEL_SPAN_LINK_COUNT_LIMIT; 128 when not given. */
+  readonly linkCount?: number;
 }
 
 /** Where ended spans go, and how errors and wall-clock time are read. */
@@ -41,6 +63,23 @@ export interface SpanSink {
   onEnd(span: RecordingSpan): void;
   /** Turns an error into `exception.*` attributes with secrets masked. */
   describeError(error: unknown): Attributes;
+}
+
+/** What a new span needs to know: its ids and parent, and what the API gave (start time, scope). */
+export interface SpanInit {
+  readonly name: string;
+  readonly kind: SpanKind;
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string | undefined;
+  readonly parentRemote: boolean;
+  readonly traceState: string | undefined;
+  readonly baggage: string | undefined;
+  readonly attributes: Attributes | undefined;
+  /** Epoch milliseconds; now when not given. */
+  readonly startTime?: number;
+  readonly scope?: InstrumentationScope;
+  readonly links?: readonly SpanLink[];
 }
 
 /** A span that is not sampled: it carries ids for propagation and records nothing. */
@@ -73,12 +112,14 @@ export class NonRecordingSpan implements Span {
   recordException(): void {}
   setStatus(): void {}
   updateName(): void {}
+  addLink(): void {}
   end(): void {}
 }
 
 /** Frozen, so a push that skipped the swap below would throw rather than share events between spans. */
 const NO_EVENTS = Object.freeze([]) as unknown as SpanEvent[];
 const UNSET = Object.freeze({ code: "unset" as const });
+const NO_LINKS = Object.freeze([]) as unknown as SpanLink[];
 
 /** A sampled span; once ended it is the {@link SpanData} handed to the exporter. */
 export class RecordingSpan implements Span, SpanData {
@@ -96,38 +137,30 @@ export class RecordingSpan implements Span, SpanData {
   attributes: Record<string, AttributeValue> = {};
   // Most spans get no event and keep the unset status: they share these until one is added.
   events: SpanEvent[] = NO_EVENTS;
+  links: SpanLink[] = NO_LINKS;
   status: { readonly code: "unset" | "ok" | "error"; readonly message?: string } = UNSET;
   droppedAttributes = 0;
   droppedEvents = 0;
+  droppedLinks = 0;
+  readonly scope: InstrumentationScope | undefined;
   #attributeCount = 0;
   #ended = false;
   readonly #sink: SpanSink;
 
-  constructor(
-    sink: SpanSink,
-    name: string,
-    ids: {
-      traceId: string;
-      spanId: string;
-      parentSpanId: string | undefined;
-      parentRemote: boolean;
-      traceState: string | undefined;
-      baggage: string | undefined;
-    },
-    kind: SpanKind,
-    attributes: Attributes | undefined,
-  ) {
+  constructor(sink: SpanSink, init: SpanInit) {
     this.#sink = sink;
-    this.name = name;
-    this.traceId = ids.traceId;
-    this.spanId = ids.spanId;
-    this.parentSpanId = ids.parentSpanId;
-    this.parentRemote = ids.parentRemote;
-    this.traceState = ids.traceState;
-    this.baggage = ids.baggage;
-    this.kind = kind;
-    this.startTime = sink.now();
-    if (attributes) this.setAttributes(attributes);
+    this.name = init.name;
+    this.traceId = init.traceId;
+    this.spanId = init.spanId;
+    this.parentSpanId = init.parentSpanId;
+    this.parentRemote = init.parentRemote;
+    this.traceState = init.traceState;
+    this.baggage = init.baggage;
+    this.kind = init.kind;
+    this.scope = init.scope;
+    this.startTime = init.startTime ?? sink.now();
+    if (init.attributes) this.setAttributes(init.attributes);
+    if (init.links) for (const link of init.links) this.addLink(link);
   }
 
   isRecording(): boolean {
@@ -154,7 +187,8 @@ export class RecordingSpan implements Span, SpanData {
     }
   }
 
-  addEvent(name: string, attributes?: Attributes): void {
+  /** `time` in epoch milliseconds, for events the API reports after the fact; now when not given. */
+  addEvent(name: string, attributes?: Attributes, time?: number): void {
     if (this.#ended) return;
     if (this.events.length >= this.#sink.limits.eventCount) {
       this.droppedEvents++;
@@ -162,13 +196,23 @@ export class RecordingSpan implements Span, SpanData {
     }
     const clean: Record<string, AttributeValue> = {};
     if (attributes) for (const key in attributes) if (attributes[key] !== undefined) clean[key] = attributes[key];
-    const event = { name, time: this.#sink.now(), attributes: clean };
+    const event = { name, time: time ?? this.#sink.now(), attributes: clean };
     if (this.events === NO_EVENTS) this.events = [];
     this.events.push(event);
   }
 
-  recordException(error: unknown): void {
-    this.addEvent("exception", this.#sink.describeError(error));
+  recordException(error: unknown, time?: number): void {
+    this.addEvent("exception", this.#sink.describeError(error), time);
+  }
+
+  addLink(link: SpanLink): void {
+    if (this.#ended) return;
+    if (this.links.length >= (this.#sink.limits.linkCount ?? 128)) {
+      this.droppedLinks++;
+      return;
+    }
+    if (this.links === NO_LINKS) this.links = [];
+    this.links.push(link);
   }
 
   setStatus(status: "ok" | "error", message?: string): void {
@@ -180,10 +224,11 @@ export class RecordingSpan implements Span, SpanData {
     if (!this.#ended) this.name = name;
   }
 
-  end(): void {
+  /** `time` in epoch milliseconds, for a span the API ends after the fact; now when not given. */
+  end(time?: number): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.endTime = this.#sink.now();
+    this.endTime = time ?? this.#sink.now();
     this.#sink.onEnd(this);
   }
 }
