@@ -24,7 +24,14 @@
  * ```
  */
 
-export { type App, type AppOptions, createApp } from "./src/app.ts";
+export { type App, type AppOptions, createApp, type RunOptions } from "./src/app.ts";
+export {
+  type Command,
+  type CommandContext,
+  type CommandDefinition,
+  CommandUsageError,
+  defineCommand,
+} from "./src/command.ts";
 export {
   type ConfigEntry,
   type ConfigLayer,
@@ -79,6 +86,14 @@ export {
   type PluginDefinition,
   type ServiceReader,
 } from "./src/plugin.ts";
+export {
+  devProcessTypes,
+  inProcesses,
+  type ProcessSelector,
+  type ProcessType,
+  processTypes,
+  runsIn,
+} from "./src/process.ts";
 export { Redactor, SENSITIVE_KEY } from "./src/redact.ts";
 export { detectRuntime } from "./src/runtime/detect.ts";
 export type { ConnectionInfo, HttpServer, Runtime, ServeOptions, ShutdownSignal } from "./src/runtime/types.ts";

@@ -1,13 +1,31 @@
+import { type AdminHost, builtInCommands, runAdmin } from "./admin.ts";
 import { type KernelConfig, kernelShape, loadConfigLayers } from "./app-config.ts";
-import { type ConfigEntry, type ConfigLayer, type Profile, type ResolvedConfig, resolveConfig } from "./config.ts";
+import { type Command, checkCommandNames } from "./command.ts";
+import {
+  type ConfigEntry,
+  type ConfigLayer,
+  type ConfigShape,
+  type Profile,
+  type ResolvedConfig,
+  resolveConfig,
+} from "./config.ts";
 import { AppInfo, type HealthReport, Lifecycle, type Phase } from "./contracts/health.ts";
 import { LogContext, Logger } from "./contracts/logger.ts";
-import { kernelErrors } from "./errors.ts";
+import { ExitCode, kernelErrors } from "./errors.ts";
 import { buildGraph } from "./graph.ts";
 import { runHealthChecks } from "./health-checks.ts";
 import { PluginLifecycle, round } from "./lifecycle.ts";
 import { createLogger, type KernelLogger } from "./logger.ts";
 import type { Plugin } from "./plugin.ts";
+import {
+  checkTypes,
+  devProcessTypes,
+  type ProcessType,
+  parseProcessArgs,
+  processUsage,
+  runsIn,
+  selectPlugins,
+} from "./process.ts";
 import { type ContextBase, Registry } from "./registry.ts";
 import { runApp } from "./run.ts";
 import { detectRuntime } from "./runtime/detect.ts";
@@ -22,6 +40,13 @@ export interface AppOptions {
   /** The app's version; APP_VERSION overrides it. */
   readonly version?: string;
   readonly plugins: readonly Plugin[];
+  /**
+   * The process type(s) `start()` runs (default: web, worker and scheduler, as `dev` does).
+   * `run()` reads it from the command line instead: `web`, `worker`, `scheduler`, `dev`, `admin`.
+   */
+  readonly process?: ProcessType | readonly ProcessType[];
+  /** The app's own admin commands (`seed`, `token`), beside the plugins' and the built-in `config`. */
+  readonly commands?: readonly Command[];
   /** Values that replace what plugins provide (tests, hand wiring). */
   readonly overrides?: readonly Override[];
   /** Replaces the process environment (tests). `.env` files are then read only if `envDir` is set. */
@@ -46,27 +71,50 @@ export interface App {
   readonly phase: Phase;
   readonly lifecycle: Lifecycle;
   readonly logger: Logger;
+  /** The process types this app runs as (set from the command line by `run()`). */
+  readonly processes: ReadonlySet<ProcessType>;
   /** A service from the registry, once started (for tests and scripts). */
   get<T>(token: Token<T>): T;
   /** Loads config, checks the graph, starts every plugin; rolls back and rejects on any failure. */
   start(): Promise<void>;
   /** Drains and stops; rejects with an AggregateError listing every problem. Idempotent. */
   stop(): Promise<void>;
-  /** Starts, waits for SIGTERM/SIGINT, drains, stops and exits the process (0, 1, or 78 for config). */
-  run(): Promise<never>;
-  /** The effective config with the source of each value, secrets redacted, without starting. */
-  inspectConfig(): Promise<ConfigEntry[]>;
+  /**
+   * Runs the process the command line asks for and exits. `web`, `worker`, `scheduler`, a mix
+   * (`worker,scheduler`) or `dev` (the default: web, worker and scheduler): start, wait for
+   * SIGTERM/SIGINT, drain, stop, exit 0, 1, or 78 for config. `admin <command> [args]`: run one
+   * command and exit (see `defineCommand`). Anything else: the usage, exit 2.
+   */
+  run(options?: RunOptions): Promise<never>;
+  /**
+   * The effective config with the source of each value, secrets redacted, without starting: of
+   * this app's process types, or of `options.process`.
+   */
+  inspectConfig(options?: { readonly process?: ProcessType | readonly ProcessType[] }): Promise<ConfigEntry[]>;
   /** `await using app = createApp(...)` stops the app when the scope ends. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** Options for {@link App.run}. */
+export interface RunOptions {
+  /** The command line (default: the process's arguments after the script). */
+  readonly argv?: readonly string[];
+}
+
 /**
- * Builds an application from plugins. Nothing runs until `start()` or `run()`.
+ * Builds an application from plugins. Nothing runs until `start()` or `run()`. One definition
+ * serves every process type: each plugin says where it runs, and `run()` reads the type from
+ * the command line, so `bun main.ts web`, `bun main.ts worker` and `bun main.ts admin migrate`
+ * are the same app with the same config.
  *
  * @example
  * ```ts
- * const app = createApp({ name: "agent", plugins: [http(), metrics(), chatRoutes()] });
- * await app.run();
+ * const app = createApp({
+ *   name: "agent",
+ *   plugins: [http(), metrics(), chatRoutes(), worker({ jobs: [summarise] }), scheduler({ jobs: [purge] })],
+ *   commands: [seed],
+ * });
+ * await app.run(); // bun main.ts web | worker | scheduler | dev | admin <command>
  * ```
  */
 export function createApp(options: AppOptions): App {
@@ -85,6 +133,11 @@ class Application implements App {
   readonly #state: AppState;
   readonly #registry: Registry;
   readonly #plugins: PluginLifecycle;
+  #types: ReadonlySet<ProcessType>;
+  #write: (line: string) => unknown;
+  /** A command's settings, validated with the plugins' when an admin process starts. */
+  #extra: { readonly name: string; readonly shape: ConfigShape } | undefined;
+  #resolved: ResolvedConfig | undefined;
   #kernelConfig: KernelConfig | undefined;
   #base: ContextBase | undefined;
   #profile: Profile = "development";
@@ -96,7 +149,15 @@ class Application implements App {
     this.#options = options;
     this.#runtime = options.runtime ?? detectRuntime();
     const runtime = this.#runtime;
-    this.#logger = createLogger({ write: options.log ?? ((line) => runtime.writeLine(line)) });
+    this.#types = toTypes(options.process);
+    const names = (commands: readonly Command[] = []) => commands.map((c) => c.name);
+    checkCommandNames([
+      { from: "the kernel", names: builtInCommands },
+      ...options.plugins.map((p) => ({ from: `plugin "${p.name}"`, names: names(p.commands) })),
+      { from: "the app", names: names(options.commands) },
+    ]);
+    this.#write = options.log ?? ((line) => runtime.writeLine(line));
+    this.#logger = createLogger({ write: (line) => this.#write(line) });
     this.#state = new AppState(() => this.#health());
     this.#registry = new Registry(options.overrides ?? [], [
       { token: Logger, value: this.#logger },
@@ -129,13 +190,21 @@ class Application implements App {
     return this.#logger;
   }
 
+  get processes(): ReadonlySet<ProcessType> {
+    return this.#types;
+  }
+
   get<T>(token: Token<T>): T {
     return this.#registry.get(token, this.name);
   }
 
-  async inspectConfig(): Promise<ConfigEntry[]> {
-    const { layers, profile } = await this.#layers();
-    return [...this.#resolve(layers, profile).entries];
+  async inspectConfig(
+    options: { readonly process?: ProcessType | readonly ProcessType[] } = {},
+  ): Promise<ConfigEntry[]> {
+    const types = options.process === undefined ? this.#types : toTypes(options.process);
+    const plugins = this.#options.plugins.filter((p) => runsIn(p, types));
+    const { layers, profile } = await this.#layers(plugins);
+    return [...this.#resolve(layers, profile, plugins).entries];
   }
 
   start(): Promise<void> {
@@ -152,8 +221,59 @@ class Application implements App {
     return this.stop();
   }
 
-  run(): Promise<never> {
-    return runApp(this, this.#runtime, this.#logger);
+  run(options: RunOptions = {}): Promise<never> {
+    const runtime = this.#runtime;
+    const request = parseProcessArgs(options.argv ?? runtime.args?.() ?? []);
+    switch (request.kind) {
+      case "run":
+        this.#types = request.types;
+        return runApp(this, runtime, this.#logger);
+      case "admin":
+        this.#types = new Set<ProcessType>(["admin"]);
+        return runAdmin(this.#adminHost(), request.argv, runtime);
+      case "help":
+        for (const line of processUsage(this.#options.name).split("\n")) runtime.writeLine(line);
+        return runtime.exit(ExitCode.ok);
+      case "unknown": {
+        const text = `${this.#options.name}: unknown process type "${request.given}"\n\n${processUsage(this.#options.name)}`;
+        for (const line of text.split("\n")) (runtime.writeErrorLine ?? runtime.writeLine)(line);
+        return runtime.exit(ExitCode.usage);
+      }
+    }
+  }
+
+  /** The app as the admin runner drives it. */
+  #adminHost(): AdminHost {
+    const extraName = (command: Command) => `command ${command.name}`;
+    const state = this.#state;
+    return {
+      name: this.#options.name,
+      logger: this.#logger,
+      get: <T>(token: Token<T>) => this.get(token),
+      find: <T>(token: Token<T>) => this.#registry.find(token),
+      get phase() {
+        return state.phase;
+      },
+      commands: [...this.#options.plugins.flatMap((p) => p.commands ?? []), ...(this.#options.commands ?? [])],
+      startFor: async (command) => {
+        this.#extra = { name: extraName(command), shape: command.config };
+        await this.start();
+        return this.#resolved?.byPlugin.get(extraName(command)) ?? {};
+      },
+      configFor: async (command) => {
+        this.#extra = { name: extraName(command), shape: command.config };
+        const { layers, profile } = await this.#layers([]);
+        const resolved = this.#resolve(layers, profile, []);
+        this.#configure(resolved);
+        return resolved.byPlugin.get(extraName(command)) ?? {};
+      },
+      stop: () => this.stop(),
+      inspectConfig: (options) => this.inspectConfig(options),
+      logToStderr: () => {
+        const runtime = this.#runtime;
+        if (!this.#options.log && runtime.writeErrorLine) this.#write = (line) => runtime.writeErrorLine?.(line);
+      },
+    };
   }
 
   /** True once a stop arrived while starting: the start's failure is then not an error. */
@@ -161,15 +281,18 @@ class Application implements App {
     return this.#plugins.interrupted;
   }
 
-  #layers(): Promise<{ layers: ConfigLayer[]; profile: Profile }> {
-    return loadConfigLayers(this.#runtime, this.#options);
+  #layers(plugins: readonly Plugin[]): Promise<{ layers: ConfigLayer[]; profile: Profile }> {
+    return loadConfigLayers(this.#runtime, { ...this.#options, plugins });
   }
 
-  #resolve(layers: ConfigLayer[], profile: Profile): ResolvedConfig {
+  /** Resolves the kernel's settings, those of `plugins` (the ones this process runs) and a command's. */
+  #resolve(layers: ConfigLayer[], profile: Profile, plugins: readonly Plugin[]): ResolvedConfig {
+    const extra = this.#extra;
     return resolveConfig(
       [
         { plugin: "kernel", shape: kernelShape(this.#options) },
-        ...this.#options.plugins.map((p) => ({ plugin: p.name, shape: p.configShape(profile) })),
+        ...plugins.map((p) => ({ plugin: p.name, shape: p.configShape(profile) })),
+        ...(extra ? [{ plugin: extra.name, shape: extra.shape }] : []),
       ],
       layers,
       profile,
@@ -181,14 +304,17 @@ class Application implements App {
     this.#startedAt = Date.now();
     this.#state.phase = "starting";
     try {
-      const { layers, profile } = await this.#layers();
-      const graph = buildGraph(this.#options.plugins, this.#registry.external());
-      const resolved = this.#resolve(layers, profile);
+      // Only the plugins that run in this process type start, and only their config is read.
+      const plugins = selectPlugins(this.#options.plugins, this.#types, this.#registry.external());
+      const { layers, profile } = await this.#layers(plugins);
+      const graph = buildGraph(plugins, this.#registry.external());
+      const resolved = this.#resolve(layers, profile, plugins);
+      this.#resolved = resolved;
       this.#configure(resolved);
       this.#registry.buildFallbacks(graph.fallbacks);
       const base = this.#base as ContextBase;
       await this.#plugins.start(graph, {
-        plugins: this.#options.plugins,
+        plugins,
         configs: resolved.byPlugin,
         context: (plugin, started, signal) =>
           this.#registry.context(plugin, { config: started.config, hooks: started, signal, base }),
@@ -214,7 +340,7 @@ class Application implements App {
     this.#kernelConfig = config;
     this.#profile = resolved.profile;
     this.#registry.profile = resolved.profile;
-    this.#base = { profile: resolved.profile, logger: this.#logger, lifecycle: this.#state };
+    this.#base = { profile: resolved.profile, processes: this.#types, logger: this.#logger, lifecycle: this.#state };
     this.#logger.redactor.addSecrets(resolved.secretValues);
     this.#logger.setLevel(config.LOG_LEVEL);
     this.#logger.setFormat(config.LOG_FORMAT);
@@ -281,4 +407,12 @@ class Application implements App {
       );
     }
   }
+}
+
+/** The process types of `AppOptions.process`, checked; `dev`'s when none is given. */
+function toTypes(process: ProcessType | readonly ProcessType[] | undefined): ReadonlySet<ProcessType> {
+  if (process === undefined) return new Set(devProcessTypes);
+  const list = typeof process === "string" ? [process] : [...process];
+  checkTypes(list, "createApp");
+  return new Set(list);
 }

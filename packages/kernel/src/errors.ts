@@ -237,5 +237,9 @@ export class PluginTimeoutError extends KernelError {
   }
 }
 
-/** Process exit codes the kernel uses: 0 clean, 1 failure, 78 bad configuration (sysexits EX_CONFIG). */
-export const ExitCode = { ok: 0, failure: 1, config: 78 } as const;
+/**
+ * Process exit codes the kernel uses: 0 clean, 1 failure, 2 a command line it cannot run (an
+ * unknown process type or admin command, bad arguments), 78 bad configuration (sysexits
+ * EX_CONFIG), and 128 + the signal for an admin command stopped by SIGINT (130) or SIGTERM (143).
+ */
+export const ExitCode = { ok: 0, failure: 1, usage: 2, config: 78, sigint: 130, sigterm: 143 } as const;

@@ -1,7 +1,9 @@
+import type { Command } from "./command.ts";
 import type { ConfigShape, InferConfig, Profile, ProfileDefaults } from "./config.ts";
 import type { HealthCheckResult, Lifecycle } from "./contracts/health.ts";
 import type { Logger } from "./contracts/logger.ts";
 import { kernelErrors } from "./errors.ts";
+import { checkTypes, type ProcessSelector, type ProcessType } from "./process.ts";
 import type { Token } from "./token.ts";
 
 /** Reads services from the registry. */
@@ -18,6 +20,8 @@ export interface PluginContext<C> extends ServiceReader {
   /** This plugin's parsed config, keyed by env var name. */
   readonly config: C;
   readonly profile: Profile;
+  /** The process types this process runs (`web`; or web, worker and scheduler under `dev`). */
+  readonly processes: ReadonlySet<ProcessType>;
   /** A child of the app logger with `plugin` set. */
   readonly logger: Logger;
   /** Aborts when the app begins shutting down, or when this start runs out of time. */
@@ -67,6 +71,16 @@ export interface PluginDefinition<S extends ConfigShape> {
   readonly late?: readonly Token<unknown>[];
   /** Tokens it provides during `start`. */
   readonly provides?: readonly Token<unknown>[];
+  /**
+   * The process types it runs in (default: all of them). In any other process it does not start
+   * and its config is not read: `["web"]` for the http server, `["worker"]` for queue consumers.
+   */
+  readonly processes?: ProcessSelector;
+  /**
+   * Admin commands it contributes (`bun run admin <name>`), whether or not it runs in admin
+   * itself: a command's `get` reads what the admin process's plugins provide.
+   */
+  readonly commands?: readonly Command[];
   /** Time budget of `start` (default: the app's, 15 s). */
   readonly startTimeoutMs?: number;
   /** Time budget of its stop hooks (default: the app's, 10 s). */
@@ -83,6 +97,10 @@ export interface Plugin {
   /** See {@link PluginDefinition.late}. */
   readonly late?: readonly Token<unknown>[];
   readonly provides: readonly Token<unknown>[];
+  /** See {@link PluginDefinition.processes}; `undefined` runs everywhere. */
+  readonly processes?: ProcessSelector;
+  /** See {@link PluginDefinition.commands}. */
+  readonly commands?: readonly Command[];
   readonly defaults: ProfileDefaults;
   readonly startTimeoutMs?: number;
   readonly stopTimeoutMs?: number;
@@ -116,13 +134,16 @@ export function definePlugin<S extends ConfigShape = Record<never, never>>(defin
       problem: "invalid name: use letters, digits and - _ . / :",
     });
   }
-  const { config } = definition;
+  const { config, processes } = definition;
+  if (Array.isArray(processes)) checkTypes(processes, `plugin "${definition.name}"`);
   return {
     name: definition.name,
     requires: definition.requires ?? [],
     optional: definition.optional ?? [],
     late: definition.late ?? [],
     provides: definition.provides ?? [],
+    processes,
+    commands: definition.commands ?? [],
     defaults: definition.defaults ?? {},
     startTimeoutMs: definition.startTimeoutMs,
     stopTimeoutMs: definition.stopTimeoutMs,

@@ -3,6 +3,7 @@ import { AppInfo, Lifecycle } from "./contracts/health.ts";
 import { LogContext, Logger } from "./contracts/logger.ts";
 import { ConfigError, type ConfigIssue, kernelErrors } from "./errors.ts";
 import type { Plugin, PluginContext } from "./plugin.ts";
+import type { ProcessType } from "./process.ts";
 import { embeddedInfo, type Override, type Token } from "./token.ts";
 
 /** The tokens the kernel provides itself: no plugin may be asked to. */
@@ -18,6 +19,7 @@ export interface PluginHooks {
 /** What every plugin context shares, set once the config is resolved. */
 export interface ContextBase {
   readonly profile: Profile;
+  readonly processes: ReadonlySet<ProcessType>;
   readonly logger: Logger;
   readonly lifecycle: Lifecycle;
 }
@@ -141,6 +143,7 @@ export class Registry {
       name: plugin.name,
       config,
       profile: base.profile,
+      processes: base.processes,
       logger: base.logger.child({ plugin: plugin.name }),
       signal,
       lifecycle: base.lifecycle,

@@ -5,6 +5,7 @@ import {
   KernelError,
   type Override,
   type Plugin,
+  type ProcessType,
   type Runtime,
   type Token,
 } from "@twelvefold/kernel";
@@ -25,6 +26,8 @@ export interface TestAppOptions {
   readonly version?: string;
   /** Start before returning (default true). With false, call `start()` yourself, e.g. to assert that it fails. */
   readonly start?: boolean;
+  /** The process type(s) the app runs as (default: web, worker and scheduler, as `dev` does). */
+  readonly process?: ProcessType | readonly ProcessType[];
   /** Runtime adapter (default: detected). */
   readonly runtime?: Runtime;
   readonly startTimeoutMs?: number;
@@ -83,6 +86,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     version: options.version,
     plugins: options.plugins ?? [],
     overrides: options.overrides,
+    process: options.process,
     env: { ...harnessEnv, ...options.env },
     runtime: options.runtime,
     startTimeoutMs: options.startTimeoutMs,

@@ -1,5 +1,5 @@
 import { expect } from "bun:test";
-import { ConfigError, type Override, type Plugin, type PluginContext } from "@twelvefold/kernel";
+import { ConfigError, type Override, type Plugin, type PluginContext, type ProcessType } from "@twelvefold/kernel";
 import { type ContractCase, registerSuite, type SuiteOptions } from "./case.ts";
 import { testApp } from "./harness.ts";
 
@@ -7,6 +7,8 @@ import { testApp } from "./harness.ts";
 export interface PluginContractOptions extends SuiteOptions<Plugin> {
   /** Config under which the plugin must start (env var name to raw value). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The process type(s) the plugin is tried in (default: web, worker and scheduler, as `dev` runs). */
+  readonly process?: ProcessType | readonly ProcessType[];
   /** Plugins that provide what this one requires. */
   readonly plugins?: readonly Plugin[];
   /** Overrides for what this one requires, instead of real providers. */
@@ -57,6 +59,7 @@ function boot(plugin: Plugin, options: PluginContractOptions, env?: Readonly<Rec
     name: "plugin-contract",
     plugins: [...(options.plugins ?? []), plugin],
     overrides: options.overrides,
+    process: options.process,
     env: env ?? options.env,
     start: false,
   });

@@ -19,10 +19,7 @@ export function isTimeZone(zone: string): boolean {
  */
 export const schedulerConfig = {
   SCHEDULER_TZ: v.optional(
-    v.pipe(
-      env.string({ minLength: 1 }),
-      v.check(isTimeZone, "an IANA time zone such as UTC or Europe/Paris"),
-    ),
+    v.pipe(env.string({ minLength: 1 }), v.check(isTimeZone, "an IANA time zone such as UTC or Europe/Paris")),
     "UTC",
   ),
   SCHEDULER_LOCK_TTL_MS: v.optional(env.integer({ min: 1000 }), "600000"),

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createLogger, type Lock } from "@twelvefold/kernel";
 import { memoryLock } from "@twelvefold/kernel/memory";
-import { defineCronJob, type CronJobContext, type CronJobDefinition } from "./job.ts";
+import { type CronJobContext, type CronJobDefinition, defineCronJob } from "./job.ts";
 import { Schedule, type ScheduleOptions } from "./schedule.ts";
 import { ManualClock, settle } from "./testdata/manual-clock.ts";
 

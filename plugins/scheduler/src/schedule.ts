@@ -165,7 +165,10 @@ export class Schedule {
     }
     const result = await this.#begin(entry, new Date(this.#options.clock.now()), "manual", signal);
     if (result === undefined) {
-      throw new SchedulerError("TF_SCHEDULER_JOB_RUNNING", `scheduler: job "${name}" is already running: try again later`);
+      throw new SchedulerError(
+        "TF_SCHEDULER_JOB_RUNNING",
+        `scheduler: job "${name}" is already running: try again later`,
+      );
     }
     return result;
   }

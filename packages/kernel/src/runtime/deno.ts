@@ -14,6 +14,8 @@ interface DenoNamespace {
   removeSignalListener(signal: string, handler: () => void): void;
   exit(code: number): never;
   stdout: { writeSync(bytes: Uint8Array): number };
+  stderr: { writeSync(bytes: Uint8Array): number };
+  readonly args: readonly string[];
   errors: { NotFound: new (...args: never[]) => Error };
   serve(
     options: { port: number; hostname: string; onListen?: () => void; onError?: (error: unknown) => Response },
@@ -65,6 +67,10 @@ export function denoRuntime(): Runtime {
       deno().stdout.writeSync(encoder.encode(`${line}\n`));
       return true;
     },
+    writeErrorLine(line) {
+      deno().stderr.writeSync(encoder.encode(`${line}\n`));
+    },
+    args: () => [...deno().args],
     async serve(options: ServeOptions): Promise<HttpServer> {
       const { promise: listening, resolve } = Promise.withResolvers<void>();
       const server = deno().serve(

@@ -29,6 +29,19 @@ describe.each([
     expect(runtime.env().PATH).toBe(process.env.PATH);
   });
 
+  test("args are the command line after the script; writeErrorLine writes a line to stderr", () => {
+    expect(runtime.args?.()).toEqual(process.argv.slice(2));
+    const written: string[] = [];
+    const original = process.stderr.write;
+    process.stderr.write = ((chunk: string) => written.push(chunk) > 0) as typeof process.stderr.write;
+    try {
+      runtime.writeErrorLine?.("admin: unknown command");
+    } finally {
+      process.stderr.write = original;
+    }
+    expect(written).toEqual(["admin: unknown command\n"]);
+  });
+
   test("signal handlers are called and can be removed", () => {
     let calls = 0;
     const off = runtime.onSignal("SIGINT", () => calls++);

@@ -78,6 +78,16 @@ export interface Runtime {
   now(): number;
   /** Writes one line to stdout; returns false when it was dropped because the reader is behind. */
   writeLine(line: string): boolean;
+  /**
+   * Writes one line to stderr: an admin process logs there, so that stdout holds only the
+   * command's output. Optional for hand-made runtimes; stdout is used without it.
+   */
+  writeErrorLine?(line: string): void;
+  /**
+   * The command-line arguments after the script (`web`, `admin migrate --status`): the process
+   * type, and an admin command's arguments. Optional for hand-made runtimes; none without it.
+   */
+  args?(): readonly string[];
   /** Binds a port and serves HTTP with a fetch-style handler. */
   serve(options: ServeOptions): Promise<HttpServer>;
 }
