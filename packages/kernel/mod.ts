@@ -29,7 +29,6 @@ export {
   type Command,
   type CommandContext,
   type CommandDefinition,
-  CommandUsageError,
   defineCommand,
 } from "./src/command.ts";
 export {

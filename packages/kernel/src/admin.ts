@@ -7,7 +7,6 @@ import {
   adminUsage,
   type Command,
   type CommandContext,
-  CommandUsageError,
   commandUsage,
   defineCommand,
   parseCommandArgs,
@@ -15,7 +14,7 @@ import {
 import { type ConfigEntry, formatConfig } from "./config.ts";
 import type { Phase } from "./contracts/health.ts";
 import type { Logger } from "./contracts/logger.ts";
-import { ConfigError, ExitCode, KernelError } from "./errors.ts";
+import { ConfigError, ExitCode, KernelError, kernelErrors } from "./errors.ts";
 import type { ServiceReader } from "./plugin.ts";
 import { devProcessTypes, type ProcessType, processTypes } from "./process.ts";
 import type { Runtime, ShutdownSignal } from "./runtime/types.ts";
@@ -99,7 +98,7 @@ export async function runAdmin(host: AdminHost, argv: readonly string[], runtime
   try {
     args = parseCommandArgs(command, rest);
   } catch (error) {
-    if (!(error instanceof CommandUsageError)) throw error;
+    if (!(error instanceof KernelError && error.code === "TF_COMMAND_USAGE")) throw error;
     writeError(runtime, `${error.message}\n\nusage: ${host.name} admin ${commandUsage(command)}`);
     return exit(ExitCode.usage);
   }
@@ -156,10 +155,7 @@ export async function runAdmin(host: AdminHost, argv: readonly string[], runtime
     ? { get: host.get, find: host.find }
     : {
         get<T>(token: Token<T>): T {
-          throw new KernelError(
-            "TF_TOKEN_MISSING",
-            `admin: ${name}: asked for "${token.id}", but this command runs without starting the app`,
-          );
+          throw kernelErrors.create("TF_COMMAND_NO_APP", { command: name, token: token.id });
         },
         find: () => undefined,
       };

@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
 import { createApp } from "./app.ts";
-import { adminUsage, CommandUsageError, commandUsage, defineCommand, parseCommandArgs } from "./command.ts";
+import { adminUsage, commandUsage, defineCommand, parseCommandArgs } from "./command.ts";
 import { env } from "./config.ts";
+import { KernelError } from "./errors.ts";
 import { definePlugin } from "./plugin.ts";
 
 const runJob = defineCommand({
@@ -34,7 +35,8 @@ describe("parseCommandArgs", () => {
       try {
         parseCommandArgs(runJob, argv);
       } catch (error) {
-        expect(error).toBeInstanceOf(CommandUsageError);
+        expect(error).toBeInstanceOf(KernelError);
+        expect((error as KernelError).code).toBe("TF_COMMAND_USAGE");
         return (error as Error).message;
       }
       throw new Error("expected a usage error");
@@ -69,10 +71,10 @@ describe("defineCommand", () => {
 
   test("refuses a bad name, a missing description and a missing run", () => {
     expect(() => defineCommand({ name: "Run Job", description: "x", run() {} })).toThrow(
-      'admin: invalid command name "Run Job"',
+      'admin: command "Run Job": invalid name: use lower case letters, digits and -',
     );
     expect(() => defineCommand({ name: "seed", description: " ", run() {} })).toThrow(
-      'admin: command "seed" needs a description',
+      'admin: command "seed": needs a description',
     );
     expect(() => defineCommand({ name: "seed", description: "x" } as never)).toThrow("run must be a function");
   });

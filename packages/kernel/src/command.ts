@@ -6,6 +6,7 @@
 import * as v from "valibot";
 import type { ConfigShape, InferConfig } from "./config.ts";
 import type { Logger } from "./contracts/logger.ts";
+import { kernelErrors } from "./errors.ts";
 import type { ServiceReader } from "./plugin.ts";
 
 /** What a command's `run` receives. */
@@ -92,13 +93,14 @@ export function defineCommand<A = Record<string, never>, S extends ConfigShape =
   definition: CommandDefinition<A, S>,
 ): Command {
   const { name, description } = definition;
+  const refuse = (problem: string) => kernelErrors.create("TF_COMMAND_INVALID", { command: String(name), problem });
   if (typeof name !== "string" || !/^[a-z][a-z0-9-]*$/.test(name)) {
-    throw new TypeError(`admin: invalid command name ${JSON.stringify(name)}: use lower case letters, digits and -`);
+    throw refuse("invalid name: use lower case letters, digits and -");
   }
   if (typeof description !== "string" || description.trim() === "") {
-    throw new TypeError(`admin: command "${name}" needs a description: it is shown in the list of commands`);
+    throw refuse("needs a description: it is shown in the list of commands");
   }
-  if (typeof definition.run !== "function") throw new TypeError(`admin: command "${name}": run must be a function`);
+  if (typeof definition.run !== "function") throw refuse("run must be a function");
   return Object.freeze({
     name,
     description,
@@ -108,11 +110,6 @@ export function defineCommand<A = Record<string, never>, S extends ConfigShape =
     startsApp: definition.startsApp ?? true,
     run: definition.run as Command["run"],
   });
-}
-
-/** Bad arguments on the command line: the admin process prints it with the usage and exits 2. */
-export class CommandUsageError extends TypeError {
-  override name = "CommandUsageError";
 }
 
 const camel = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -126,7 +123,8 @@ function schemaKeys(schema: v.GenericSchema<unknown, unknown> | undefined): stri
 
 /**
  * Reads a command line into the command's arguments: options and positional words into an object
- * of strings, then the command's schema. Throws a {@link CommandUsageError} saying what is wrong.
+ * of strings, then the command's schema. Throws TF_COMMAND_USAGE saying what is wrong (the admin
+ * process prints it with the usage and exits 2).
  */
 export function parseCommandArgs(command: Command, argv: readonly string[]): unknown {
   const raw: Record<string, string> = {};
@@ -142,10 +140,10 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): unk
       else raw[camel(body)] = "true";
     } else words.push(token);
   }
-  const prefix = `admin: ${command.name}`;
+  const usage = (problem: string) => kernelErrors.create("TF_COMMAND_USAGE", { command: command.name, problem });
   if (words.length > command.positional.length) {
     const extra = words.slice(command.positional.length).map((w) => `"${w}"`);
-    throw new CommandUsageError(`${prefix}: unexpected argument${extra.length > 1 ? "s" : ""} ${extra.join(", ")}`);
+    throw usage(`unexpected argument${extra.length > 1 ? "s" : ""} ${extra.join(", ")}`);
   }
   words.forEach((word, i) => {
     raw[command.positional[i] as string] = word;
@@ -153,7 +151,7 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): unk
   const known = schemaKeys(command.args) ?? [];
   const unknown = Object.keys(raw).filter((key) => !known.includes(key));
   if (unknown.length > 0) {
-    throw new CommandUsageError(`${prefix}: unknown option ${unknown.map((k) => `"--${kebab(k)}"`).join(", ")}`);
+    throw usage(`unknown option ${unknown.map((k) => `"--${kebab(k)}"`).join(", ")}`);
   }
   if (command.args === undefined) return {};
   const result = v.safeParse(command.args, raw);
@@ -164,7 +162,7 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): unk
     const got = raw[key];
     return `${label}: ${issue.message}${got === undefined ? "" : `, got "${got}"`}`;
   });
-  throw new CommandUsageError(`${prefix}: bad arguments: ${problems.join("; ")}`);
+  throw usage(`bad arguments: ${problems.join("; ")}`);
 }
 
 /** One line of usage: `run-job <name> [--dry-run]`. */
@@ -185,7 +183,7 @@ export function adminUsage(app: string, commands: readonly Command[]): string {
   ].join("\n");
 }
 
-/** Throws a TypeError naming both sources when two commands share a name. */
+/** Throws TF_COMMAND_DUPLICATE naming both sources when two commands share a name. */
 export function checkCommandNames(
   sources: ReadonlyArray<{ readonly from: string; readonly names: readonly string[] }>,
 ): void {
@@ -193,8 +191,9 @@ export function checkCommandNames(
   for (const { from, names } of sources) {
     for (const name of names) {
       const other = seen.get(name);
-      if (other !== undefined)
-        throw new TypeError(`admin: two commands are named "${name}": from ${other} and from ${from}`);
+      if (other !== undefined) {
+        throw kernelErrors.create("TF_COMMAND_DUPLICATE", { command: name, first: other, second: from });
+      }
       seen.set(name, from);
     }
   }

@@ -182,6 +182,26 @@ const kernelTable = {
       `${f.plugin}: ${f.phase} did not finish within ${f.timeoutMs} ms`,
     retryable: true,
   },
+  TF_GRAPH_PROVIDER_ELSEWHERE: {
+    message: (f: { plugin: string; token: string; provider: string; process: string }) =>
+      `graph: ${quote(f.plugin)} requires ${quote(f.token)}, which ${quote(f.provider)} provides, but ${quote(f.provider)} does not run in the ${f.process} process: run ${quote(f.plugin)} only where ${quote(f.provider)} runs, or ${quote(f.provider)} here too`,
+  },
+  TF_PROCESS_UNKNOWN: {
+    message: (f: { who: string; type: string }) =>
+      `${f.who}: unknown process type ${quote(f.type)}: use web, worker, scheduler, admin`,
+  },
+  TF_COMMAND_INVALID: {
+    message: (f: { command: string; problem: string }) => `admin: command ${quote(f.command)}: ${f.problem}`,
+  },
+  TF_COMMAND_DUPLICATE: {
+    message: (f: { command: string; first: string; second: string }) =>
+      `admin: two commands are named ${quote(f.command)}: from ${f.first} and from ${f.second}`,
+  },
+  TF_COMMAND_USAGE: { message: (f: { command: string; problem: string }) => `admin: ${f.command}: ${f.problem}` },
+  TF_COMMAND_NO_APP: {
+    message: (f: { command: string; token: string }) =>
+      `admin: ${f.command}: asked for ${quote(f.token)}, but this command runs without starting the app`,
+  },
   TF_APP_STOP_FAILED: {
     message: (f: { app: string; count: number }) => `${f.app}: ${f.count} problem(s) while stopping`,
   },

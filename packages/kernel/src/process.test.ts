@@ -129,7 +129,9 @@ describe("process types", () => {
     expect(started).toEqual([]);
     await app.stop();
     expect(() => inProcesses(["wroker" as "worker"], moved)).toThrow('plugin "metrics": unknown process type "wroker"');
-    expect(() => definePlugin({ name: "x", processes: ["db" as "web"], start() {} })).toThrow(TypeError);
+    expect(() => definePlugin({ name: "x", processes: ["db" as "web"], start() {} })).toThrow(
+      'plugin "x": unknown process type "db": use web, worker, scheduler, admin',
+    );
     expect(() => createApp({ name: "t", plugins: [], process: "cron" as "web" })).toThrow(
       'createApp: unknown process type "cron"',
     );

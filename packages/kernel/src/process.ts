@@ -3,7 +3,7 @@
  * or the one-off `admin`, each its own process. Each plugin says which types it runs in; a
  * plugin that does not run in this process does not start, and its config is not read.
  */
-import { GraphError } from "./errors.ts";
+import { GraphError, kernelErrors } from "./errors.ts";
 import type { Plugin } from "./plugin.ts";
 import type { Token } from "./token.ts";
 
@@ -45,12 +45,11 @@ export function inProcesses(processes: ProcessSelector, plugin: Plugin): Plugin 
   return { ...plugin, processes };
 }
 
-/** Throws a TypeError naming `who` when a list holds something that is not a process type. */
+/** Throws TF_PROCESS_UNKNOWN naming `who` when a list holds something that is not a process type. */
 export function checkTypes(types: readonly string[], who: string): void {
   for (const type of types) {
-    if (!(processTypes as readonly string[]).includes(type)) {
-      throw new TypeError(`${who}: unknown process type "${type}": use ${processTypes.join(", ")}`);
-    }
+    if (!(processTypes as readonly string[]).includes(type))
+      throw kernelErrors.create("TF_PROCESS_UNKNOWN", { who, type });
   }
 }
 
@@ -114,8 +113,13 @@ export function selectPlugins(
       const elsewhere = plugins.find((p) => p.provides.includes(required));
       if (elsewhere === undefined) continue; // the graph reports the missing provider
       throw new GraphError(
-        "TF_GRAPH_MISSING_PROVIDER",
-        `graph: "${plugin.name}" requires "${required.id}", which "${elsewhere.name}" provides, but "${elsewhere.name}" does not run in the ${describeTypes(types)} process: run "${plugin.name}" only where "${elsewhere.name}" runs, or "${elsewhere.name}" here too`,
+        "TF_GRAPH_PROVIDER_ELSEWHERE",
+        kernelErrors.message("TF_GRAPH_PROVIDER_ELSEWHERE", {
+          plugin: plugin.name,
+          token: required.id,
+          provider: elsewhere.name,
+          process: describeTypes(types),
+        }),
       );
     }
   }

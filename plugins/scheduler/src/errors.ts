@@ -1,29 +1,37 @@
-/**
- * The scheduler's error catalogue: stable `TF_SCHEDULER_...` codes, messages that name the
- * scheduler and the job first.
- */
+/** The scheduler's error catalogue: one table of codes and message templates, each naming the job. */
+import { defineErrors, quote, TwelvefoldError } from "@twelvefold/kernel";
+
+const table = {
+  TF_SCHEDULER_INVALID_JOB: {
+    message: (f: { job: string; problem: string }) => `scheduler: job ${quote(f.job)}: ${f.problem}`,
+  },
+  TF_SCHEDULER_DUPLICATE_JOB: { message: (f: { job: string }) => `scheduler: two jobs are named ${quote(f.job)}` },
+  TF_SCHEDULER_UNKNOWN_JOB: {
+    message: (f: { job: string; known: readonly string[] }) =>
+      `scheduler: no job named ${quote(f.job)}: known jobs: ${f.known.map(quote).join(", ") || "none"}`,
+  },
+  TF_SCHEDULER_JOB_RUNNING: {
+    message: (f: { job: string }) => `scheduler: job ${quote(f.job)} is already running: try again later`,
+    // The run in hand ends; then the same request succeeds.
+    retryable: true,
+  },
+} as const;
 
 /** Stable codes of the scheduler's errors. */
-export type SchedulerErrorCode =
-  | "TF_SCHEDULER_INVALID_JOB"
-  | "TF_SCHEDULER_DUPLICATE_JOB"
-  | "TF_SCHEDULER_UNKNOWN_JOB"
-  | "TF_SCHEDULER_JOB_RUNNING";
+export type SchedulerErrorCode = keyof typeof table;
 
 /**
- * An error from the scheduler: a job definition it refuses, or a `run-job` it cannot do.
+ * An error of the scheduler: a job definition it refuses, or a `run-job` it cannot do.
  *
  * @example
  * ```ts
- * try { defineCronJob({ name: "purge", schedule: "61 * * * *", run }); }
- * catch (e) { if (e instanceof SchedulerError && e.code === "TF_SCHEDULER_INVALID_JOB") ... }
+ * import { SchedulerError } from "@twelvefold/scheduler";
+ * const busy = (error: unknown) => error instanceof SchedulerError && error.code === "TF_SCHEDULER_JOB_RUNNING";
  * ```
  */
-export class SchedulerError extends Error {
+export class SchedulerError extends TwelvefoldError<SchedulerErrorCode> {
   override name = "SchedulerError";
-  readonly code: SchedulerErrorCode;
-  constructor(code: SchedulerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
+
+/** The scheduler's catalogue: `schedulerErrors.create(code, facts, options)`. */
+export const schedulerErrors = defineErrors(table, SchedulerError);

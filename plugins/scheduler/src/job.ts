@@ -1,7 +1,7 @@
 import type { Logger, ServiceReader, Token } from "@twelvefold/kernel";
 import { Cron } from "croner";
 import { isTimeZone } from "./config.ts";
-import { SchedulerError } from "./errors.ts";
+import { schedulerErrors } from "./errors.ts";
 
 /**
  * What to do, at start, with occurrences that passed while no scheduler replica was running:
@@ -64,9 +64,9 @@ export function parseSchedule(job: Pick<CronJob, "name" | "schedule">, timezone:
     return new Cron(job.schedule, { timezone, mode: "5-or-6-parts" });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new SchedulerError(
+    throw schedulerErrors.create(
       "TF_SCHEDULER_INVALID_JOB",
-      `scheduler: job "${job.name}": invalid schedule "${job.schedule}": ${reason}`,
+      { job: job.name, problem: `invalid schedule ${JSON.stringify(job.schedule)}: ${reason}` },
       { cause: error },
     );
   }
@@ -94,8 +94,8 @@ export function parseSchedule(job: Pick<CronJob, "name" | "schedule">, timezone:
  */
 export function defineCronJob(definition: CronJobDefinition): CronJob {
   const { name, timezone, catchUp = "none", catchUpWindowMs = DAY_MS, timeoutMs } = definition;
-  const refuse = (detail: string): never => {
-    throw new SchedulerError("TF_SCHEDULER_INVALID_JOB", `scheduler: job ${JSON.stringify(name)}: ${detail}`);
+  const refuse = (problem: string): never => {
+    throw schedulerErrors.create("TF_SCHEDULER_INVALID_JOB", { job: String(name), problem });
   };
   if (typeof name !== "string" || !/^[a-z0-9][a-z0-9._-]*$/i.test(name)) {
     refuse("invalid name: use letters, digits and - _ .");

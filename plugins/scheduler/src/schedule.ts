@@ -12,7 +12,7 @@ import {
 } from "@twelvefold/kernel";
 import type { Cron } from "croner";
 import { type Clock, sleepUntil } from "./clock.ts";
-import { SchedulerError } from "./errors.ts";
+import { schedulerErrors } from "./errors.ts";
 import { type CronJob, type CronJobContext, parseSchedule, type RunTrigger } from "./job.ts";
 
 /** How a run ended: `timeout` when the job's `timeoutMs` aborted it, `aborted` when the shutdown deadline did. */
@@ -115,7 +115,7 @@ export class Schedule {
     this.#runLockTtlMs = options.runLockTtlMs ?? 30_000;
     for (const job of options.jobs) {
       if (this.#entries.has(job.name)) {
-        throw new SchedulerError("TF_SCHEDULER_DUPLICATE_JOB", `scheduler: two jobs are named "${job.name}"`);
+        throw schedulerErrors.create("TF_SCHEDULER_DUPLICATE_JOB", { job: job.name });
       }
       const timezone = job.timezone ?? options.timezone;
       const ttlMs = job.catchUp === "none" ? options.lockTtlMs : Math.max(options.lockTtlMs, job.catchUpWindowMs);
@@ -160,15 +160,11 @@ export class Schedule {
   async runNow(name: string, signal?: AbortSignal): Promise<RunResult> {
     const entry = this.#entries.get(name);
     if (entry === undefined) {
-      const known = [...this.#entries.keys()].map((n) => `"${n}"`).join(", ") || "none";
-      throw new SchedulerError("TF_SCHEDULER_UNKNOWN_JOB", `scheduler: no job named "${name}": known jobs: ${known}`);
+      throw schedulerErrors.create("TF_SCHEDULER_UNKNOWN_JOB", { job: name, known: [...this.#entries.keys()] });
     }
     const result = await this.#begin(entry, new Date(this.#options.clock.now()), "manual", signal);
     if (result === undefined) {
-      throw new SchedulerError(
-        "TF_SCHEDULER_JOB_RUNNING",
-        `scheduler: job "${name}" is already running: try again later`,
-      );
+      throw schedulerErrors.create("TF_SCHEDULER_JOB_RUNNING", { job: name });
     }
     return result;
   }
