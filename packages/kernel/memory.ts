@@ -1,9 +1,10 @@
 /**
  * @module
  * The embedded, in-process adapters of the kernel's service contracts: Cache, RateLimitStore,
- * Queue and Lock. They need no server, so an app with nothing configured runs as it is; the
- * kernel builds them as the tokens' fallbacks when no plugin provides one. Each is single-process
- * and forgets everything on restart; the production profile refuses the queue, which would lose jobs.
+ * Queue, Lock and EventLog. They need no server, so an app with nothing configured runs as it is;
+ * the kernel builds them as the tokens' fallbacks when no plugin provides one. Each is
+ * single-process and forgets everything on restart; the production profile refuses the queue and
+ * the event log, which would lose jobs and run events.
  *
  * @example
  * ```ts
@@ -14,6 +15,7 @@
  * ```
  */
 export { memoryCache } from "./src/memory/cache.ts";
+export { type MemoryEventLog, memoryEventLog } from "./src/memory/event-log.ts";
 export { memoryLock } from "./src/memory/lock.ts";
 export type { MemoryOptions } from "./src/memory/options.ts";
 export { type MemoryQueue, memoryQueue } from "./src/memory/queue.ts";

@@ -48,6 +48,7 @@ export {
 } from "./src/config.ts";
 export * from "./src/contracts/cache.ts";
 export * from "./src/contracts/chat-model.ts";
+export * from "./src/contracts/event-log.ts";
 export * from "./src/contracts/health.ts";
 export * from "./src/contracts/http.ts";
 export * from "./src/contracts/lock.ts";

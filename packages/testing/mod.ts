@@ -1,7 +1,7 @@
 /**
  * @module
  * The Twelvefold contract-test kit: one suite per kernel service contract (Cache,
- * RateLimitStore, Queue, Lock, ChatModel), a plugin lifecycle suite, and a test-app harness.
+ * RateLimitStore, Queue, Lock, EventLog, ChatModel), a plugin lifecycle suite, and a test-app harness.
  * An adapter's test file calls a suite in a few lines; the suite registers its cases with bun:test.
  *
  * @example
@@ -26,6 +26,7 @@ export {
 export { type ChatModelContractOptions, chatModelCases, chatModelContract } from "./src/chat-model.ts";
 export { TestingError, type TestingErrorCode } from "./src/errors.ts";
 export { type ErrorSamples, errorsContract } from "./src/errors-contract.ts";
+export { type EventLogContractOptions, eventLogCases, eventLogContract } from "./src/event-log.ts";
 export { type LogLine, type TestApp, type TestAppOptions, testApp } from "./src/harness.ts";
 export { type LockContractOptions, lockCases, lockContract } from "./src/lock.ts";
 export { type PluginContractOptions, pluginCases, pluginContract } from "./src/plugin.ts";

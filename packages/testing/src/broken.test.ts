@@ -2,10 +2,10 @@
 // memory adapter with one realistic defect; running the suite's cases by hand must fail exactly
 // the cases that cover that defect, and no other.
 import { describe, expect, test } from "bun:test";
-import type { Cache, Lock, Queue, RateLimitStore } from "@twelvefold/kernel";
-import { memoryCache, memoryLock, memoryQueue, memoryRateLimitStore } from "@twelvefold/kernel/memory";
+import type { Cache, EventLog, Lock, Queue, RateLimitStore } from "@twelvefold/kernel";
+import { memoryCache, memoryEventLog, memoryLock, memoryQueue, memoryRateLimitStore } from "@twelvefold/kernel/memory";
 import type { ContractCase, SuiteOptions } from "../mod.ts";
-import { cacheCases, lockCases, queueCases, rateLimitCases, runCase } from "../mod.ts";
+import { cacheCases, eventLogCases, lockCases, queueCases, rateLimitCases, runCase } from "../mod.ts";
 
 /** Short patience: a failing case gives up after this, so the self-check stays quick. */
 const patienceMs = 400;
@@ -168,6 +168,70 @@ describe("the contract suites catch broken adapters", () => {
     ]);
   });
 
+  /** A working memory event log with some of its methods replaced by broken ones. */
+  const eventLogWith = (broken: (real: EventLog) => Partial<EventLog>) => () => {
+    const real = memoryEventLog();
+    const log: EventLog = {
+      append: (name, data) => real.append(name, data),
+      read: (name, options) => real.read(name, options),
+      wait: (name, options) => real.wait(name, options),
+      expire: (name, ttlMs) => real.expire(name, ttlMs),
+      delete: (name) => real.delete(name),
+      ...broken(real),
+    };
+    return Object.assign(log, { close: () => real.close() });
+  };
+  const closeLog = async (log: { close(): void }) => log.close();
+
+  test("an event log that reads from the given id inclusive (an off-by-one) fails the read-after cases", async () => {
+    const make = eventLogWith((real) => ({
+      async read(name, options) {
+        await real.read(name, options); // refuses a malformed id, as the real one does
+        // The bug: XRANGE from the id instead of XREAD after it.
+        const all = await real.read(name, { limit: 10_000 });
+        const start = options?.after === undefined ? 0 : all.findIndex((e) => e.id === options.after);
+        return all.slice(Math.max(0, start), Math.max(0, start) + (options?.limit ?? 100));
+      },
+    }));
+    expect(await failingCases(eventLogCases, make, closeLog)).toEqual([
+      "read after an id returns exactly the events appended after it, none twice, none skipped",
+      "read honours the limit, and paging by the last id read walks the whole log once",
+    ]);
+  });
+
+  test("an event log whose wait polls once at its timeout, instead of waking on appends, fails the wake cases", async () => {
+    const make = eventLogWith((real) => ({
+      async wait(name, options) {
+        const now = await real.read(name, options);
+        if (now.length > 0) return now;
+        options.signal?.throwIfAborted();
+        await new Promise((resolve, reject) => {
+          const timer = setTimeout(resolve, options.timeoutMs);
+          options.signal?.addEventListener("abort", () => {
+            clearTimeout(timer);
+            reject(options.signal?.reason);
+          });
+        });
+        return real.read(name, options);
+      },
+    }));
+    expect(await failingCases(eventLogCases, make, closeLog)).toEqual([
+      "twenty waiters on one log all wake on one append",
+      "wait wakes when an event is appended while it waits, on a new log and after an id",
+    ]);
+  });
+
+  test("an event log whose expire does nothing fails the expiry case", async () => {
+    const make = eventLogWith((real) => ({
+      async expire(name) {
+        return (await real.read(name, { limit: 1 })).length > 0;
+      },
+    }));
+    expect(await failingCases(eventLogCases, make, closeLog)).toEqual([
+      "expire drops the whole log once its TTL passes, and says whether there was a log",
+    ]);
+  });
+
   test("the same cases pass against the working memory adapters", async () => {
     const results = await Promise.all([
       failingCases(cacheCases, () => memoryCache()),
@@ -178,7 +242,12 @@ describe("the contract suites catch broken adapters", () => {
         () => memoryQueue(),
         (q) => q.close(),
       ),
+      failingCases(
+        eventLogCases,
+        () => memoryEventLog(),
+        async (log) => log.close(),
+      ),
     ]);
-    expect(results).toEqual([[], [], [], []]);
+    expect(results).toEqual([[], [], [], [], []]);
   });
 });
