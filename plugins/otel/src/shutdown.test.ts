@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { type OtlpReceiver, otlpReceiver } from "./receiver.ts";
+import { spawnApp, watchStdout } from "./testdata/child.ts";
 
 let receiver: OtlpReceiver | undefined;
 afterEach(async () => {
@@ -7,39 +8,14 @@ afterEach(async () => {
   receiver = undefined;
 });
 
-/** Reads stdout to the end (a closed pipe would make the child's logging fail), resolving `seen` at `needle`. */
-function watchStdout(stream: ReadableStream<Uint8Array>, needle: string, lines: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    void (async () => {
-      const decoder = new TextDecoder();
-      let buffer = "";
-      for await (const chunk of stream) {
-        buffer += decoder.decode(chunk, { stream: true });
-        const complete = buffer.split("\n");
-        buffer = complete.pop() ?? "";
-        lines.push(...complete);
-        if (complete.some((l) => l.includes(needle))) resolve();
-      }
-      reject(new Error(`process ended before printing "${needle}": ${lines.join("\n")}`));
-    })();
-  });
-}
-
 describe("shutdown", () => {
   test("spans made just before SIGTERM reach a real OTLP/HTTP receiver before the process exits", async () => {
     receiver = otlpReceiver();
-    const child = Bun.spawn(["bun", new URL("./testdata/sigterm-app.ts", import.meta.url).pathname], {
-      env: {
-        PATH: Bun.env.PATH ?? "",
-        ENVIRONMENT: "testing",
-        LOG_LEVEL: "info",
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-        // Nothing would be exported for ten minutes: only the shutdown flush can deliver these spans.
-        OTEL_BSP_SCHEDULE_DELAY: "600000",
-        TEST_SPANS: "25",
-      },
-      stdout: "pipe",
-      stderr: "pipe",
+    const child = spawnApp("sigterm-app.ts", {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      // Nothing would be exported for ten minutes: only the shutdown flush can deliver these spans.
+      OTEL_BSP_SCHEDULE_DELAY: "600000",
+      TEST_SPANS: "25",
     });
     const lines: string[] = [];
     try {
