@@ -17,6 +17,7 @@ const routes = definePlugin({
     });
     app.post("/upload", async (c) => c.text(`got ${(await c.req.text()).length}`));
     app.get("/items/:id", (c) => c.json({ id: c.req.param("id") }));
+    app.on(["GET", "DELETE"], "/echo", async (c) => c.text(`got ${(await c.req.text()).length}`));
   },
 });
 

@@ -2,10 +2,12 @@ import type { Counter, Histogram, HttpMiddleware, Logger, RequestFacts, Tracer }
 import type { Context } from "hono";
 import { bodyTooLarge, limitBody } from "./body-limit.ts";
 import type { ProxyCheck } from "./client-ip.ts";
-import { HttpError } from "./errors.ts";
+import { HttpError, httpErrors } from "./errors.ts";
 import type { InFlight } from "./inflight.ts";
+import { validHost } from "./path.ts";
 import { errorResponse, problemResponse } from "./problem.ts";
-import { type PeerInfo, RequestState } from "./request.ts";
+import { type PeerInfo, RequestState, type RouteMatcher } from "./request.ts";
+import { ALL_PATHS } from "./router.ts";
 import type { HeaderList } from "./security.ts";
 
 /**
@@ -32,14 +34,14 @@ export function requestFacts(c: Context<HttpEnv>): RequestFacts {
 /** Builds the per-request state; one object, reused options. */
 export function stateFactory(
   inflight: InFlight,
-  trusted: ProxyCheck,
-  now: () => number,
+  options: { readonly trusted: ProxyCheck; readonly now: () => number; readonly match: RouteMatcher },
 ): (request: Request, peer: PeerInfo | undefined) => RequestState {
-  const options = { now: 0, early: true, trusted, shared: inflight.shared };
+  const { trusted, now, match } = options;
+  const reused = { now: 0, early: true, trusted, shared: inflight.shared, match };
   return function createState(request, peer) {
-    options.now = now();
-    options.early = !inflight.closing;
-    return new RequestState(request, peer, options);
+    reused.now = now();
+    reused.early = !inflight.closing;
+    return new RequestState(request, peer, reused);
   };
 }
 
@@ -75,8 +77,6 @@ export interface CoreOptions {
 const UNMATCHED = "unmatched";
 /** The status recorded for a request whose client went away before the answer (nginx's 499). */
 export const CLIENT_GONE = 499;
-/** The path app-wide Hono middleware (CORS) is mounted on; a 404 noted there matched no route. */
-export const ALL_PATHS = "/*";
 
 /**
  * Everything every request needs, around the Hono app rather than inside it: request id, client
@@ -94,7 +94,7 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
   const chain = (state: RequestState): Response | Promise<Response> => {
     const request = state.request;
     // Preflights are CORS's business; counting them against a rate limit would break browsers.
-    if (middleware.length === 0 || request.method === "OPTIONS") return dispatch(request, state);
+    if (middleware.length === 0 || isPreflight(request)) return dispatch(request, state);
     // Hono answers errors itself rather than throwing, so this needs no async wrapper of its own.
     const last = () => Promise.resolve(dispatch(request, state));
     if (middleware.length === 1) return (middleware[0] as HttpMiddleware)(request, state, last);
@@ -106,15 +106,19 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
     return step(0);
   };
 
-  const serve = async (state: RequestState): Promise<Response> => {
+  /** Answers the request (or refuses it, before any handler, with `refusal`) and records the answer. */
+  const serve = async (state: RequestState, refusal?: HttpError): Promise<Response> => {
     const request = state.request;
     const span = tracer?.startSpan(request.method, { kind: "server", carrier: request.headers });
     inflight.add(state);
     let response: Response;
     try {
-      const work = span && tracer ? tracer.withSpan(span, () => chain(state)) : chain(state);
-      if (!(work instanceof Promise)) response = work;
-      else response = timeoutMs > 0 ? await withTimeout(work, state) : await work;
+      if (refusal !== undefined) response = errorResponse(refusal, state.requestId);
+      else {
+        const work = span && tracer ? tracer.withSpan(span, () => chain(state)) : chain(state);
+        if (!(work instanceof Promise)) response = work;
+        else response = timeoutMs > 0 ? await withTimeout(work, state) : await work;
+      }
     } catch (error) {
       response = failure(error, state, logger);
     } finally {
@@ -124,8 +128,7 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
 
     // A client that left before the answer got nothing: recorded as such (499, as nginx does), never as the status it missed.
     const status = state.request.signal.aborted ? CLIENT_GONE : response.status;
-    const noted = state.route;
-    const route = noted === undefined || (status === 404 && noted === ALL_PATHS) ? UNMATCHED : noted;
+    const route = routeLabel(state, status);
     const seconds = (now() - state.startedAt) / 1000;
     if (span) {
       if (span.isRecording()) {
@@ -160,7 +163,14 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
     return response;
   };
 
+  // Host values seen lately are almost always the one before: remember it rather than re-parse.
+  let lastHost: string | undefined;
   return function handle(state) {
+    const host = state.request.headers.get("host");
+    if (host !== null && host !== lastHost) {
+      if (!validHost(host)) return serve(state, badHost(host));
+      lastHost = host;
+    }
     if (probes.has(state.path)) {
       state.probe = true;
       const answer = dispatch(state.request, state);
@@ -171,13 +181,43 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
     const request = state.request;
     const length = request.headers.get("content-length");
     if (length !== null) {
-      if (Number(length) > bodyLimit)
-        return finish(errorResponse(bodyTooLarge(bodyLimit), state.requestId), state.requestId);
-    } else if (request.method !== "GET" && request.method !== "HEAD" && request.body !== null) {
+      if (Number(length) > bodyLimit) return serve(state, bodyTooLarge(bodyLimit));
+    } else if (request.body !== null) {
+      // A body of any method counts, GET, HEAD and DELETE included: the limit is about memory.
       state.request = limitBody(request, bodyLimit);
     }
     return serve(state);
   };
+}
+
+/**
+ * The route label of an answer: the route that answered, else (an answer given before routing:
+ * a 429, a 413) the one the request would have matched; `unmatched` when none, so paths never
+ * become labels.
+ */
+function routeLabel(state: RequestState, status: number): string {
+  const noted = state.noted;
+  if (noted !== undefined) return status === 404 && noted === ALL_PATHS ? UNMATCHED : noted;
+  if (status === 404) return UNMATCHED;
+  return state.route ?? UNMATCHED;
+}
+
+/** A CORS preflight: OPTIONS asking for a method. Other OPTIONS requests are like any request. */
+function isPreflight(request: Request): boolean {
+  return request.method === "OPTIONS" && request.headers.has("access-control-request-method");
+}
+
+/**
+ * RFC 9112 section 3.2: a request whose Host is empty, repeated or malformed is a 400. A request
+ * without Host passes: Bun and Node refuse an HTTP/1.1 one themselves, so what arrives is
+ * HTTP/1.0 (a load balancer's health check), routed by its real path.
+ */
+function badHost(host: string): HttpError {
+  return httpErrors.create(
+    "TF_HTTP_BAD_REQUEST",
+    { reason: `invalid Host header: ${JSON.stringify(host.slice(0, 100))}` },
+    { detail: "The Host header is missing, repeated or malformed" },
+  );
 }
 
 /** Races the handler against the request's timeout, which the in-flight sweeper fires. */

@@ -15,17 +15,17 @@ import {
 } from "@twelvefold/kernel";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { getPath } from "hono/utils/url";
 import { createAuth, HttpAuth } from "./auth.ts";
 import { trustedProxies } from "./client-ip.ts";
 import { type HttpConfig, httpConfig } from "./config.ts";
-import { ALL_PATHS, type HttpEnv, type RequestMetrics, requestHandler, stateFactory } from "./core.ts";
+import { type HttpEnv, type RequestMetrics, requestHandler, stateFactory } from "./core.ts";
 import { DrainDeadlineError, HttpError, type HttpErrorCode, httpErrors } from "./errors.ts";
 import { InFlight } from "./inflight.ts";
+import { normalizePath } from "./path.ts";
 import { addProbes, beforeOpen, PROBE_PATHS } from "./probes.ts";
 import { errorResponse, problemResponse } from "./problem.ts";
 import { type PeerInfo, RequestState } from "./request.ts";
-import { RouteNotingRouter } from "./router.ts";
+import { ALL_PATHS, RouteNotingRouter } from "./router.ts";
 import { corsMiddleware, securityHeaderList } from "./security.ts";
 
 /** The Hono app every route lives on. Apps add routes to it during their plugin's `start`. */
@@ -100,13 +100,16 @@ export function http(options: HttpOptions = {}): Plugin {
       const inflight = new InFlight(config.HTTP_REQUEST_TIMEOUT_MS, now);
       const probes = new Set<string>(PROBE_PATHS);
       const middleware: HttpMiddleware[] = [];
-      const createState = stateFactory(inflight, trustedProxies(config.TRUSTED_PROXIES), now);
+      const router = new RouteNotingRouter();
+      // Hono compiles its router on the first match: templates are looked up only once it is open.
+      const match = (method: string, path: string) => (open ? router.template(method, path) : undefined);
+      const createState = stateFactory(inflight, { trusted: trustedProxies(config.TRUSTED_PROXIES), now, match });
       const app = new Hono<HttpEnv>({
-        router: new RouteNotingRouter(),
+        router,
         // The request state carries the path, decoded once for the probes, the logs and the router.
         getPath: (request, options) => {
           const state = options?.env;
-          return state instanceof RequestState ? state.path : getPath(request);
+          return state instanceof RequestState ? state.path : normalizePath(request.url);
         },
       });
       const security = await securityHeaderList(config);

@@ -1,6 +1,7 @@
 import type { HealthReport, Lifecycle } from "@twelvefold/kernel";
 import type { Hono } from "hono";
 import type { HttpEnv } from "./core.ts";
+import { normalizePath } from "./path.ts";
 import { problemResponse } from "./problem.ts";
 
 /** The probe paths, exempt from rate limiting, metrics and the access log. */
@@ -78,7 +79,7 @@ export function addProbes(app: Hono<HttpEnv>, lifecycle: Lifecycle): void {
  * still being added.
  */
 export function beforeOpen(request: Request, lifecycle: Lifecycle): Response | Promise<Response> {
-  const path = new URL(request.url).pathname;
+  const path = normalizePath(request.url);
   if (path === "/livez") return new Response('{"status":"alive"}', { headers: NO_STORE });
   if (path === "/readyz") return notReady(lifecycle);
   return problemResponse("TF_HTTP_UNAVAILABLE", {

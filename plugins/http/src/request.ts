@@ -1,7 +1,7 @@
 import type { RequestFacts } from "@twelvefold/kernel";
-import { getPath } from "hono/utils/url";
 import { NO_TRUSTED_PROXY, type ProxyCheck, resolveClientIp } from "./client-ip.ts";
 import type { HttpError } from "./errors.ts";
+import { normalizePath } from "./path.ts";
 
 /** An incoming X-Request-Id is honoured only in this shape, so it cannot inject into logs. */
 const WELL_FORMED_ID = /^[\w.:-]{8,128}$/;
@@ -25,7 +25,7 @@ export interface PeerInfo {
 export class RequestState implements RequestFacts {
   /** The request; replaced by one whose body is counted when it declares no length (chunked). */
   request: Request;
-  /** The decoded path, as Hono routes on it (computed once; Hono is given it). */
+  /** The normalized path (see {@link normalizePath}): Hono is given it, and every path rule reads it. */
   readonly path: string;
   readonly requestId: string;
   readonly startedAt: number;
@@ -33,7 +33,7 @@ export class RequestState implements RequestFacts {
   readonly early: boolean;
   subject: string | undefined = undefined;
   /** The template of the route that answered, noted by the router as its handler runs. */
-  route: string | undefined = undefined;
+  noted: string | undefined = undefined;
   /** A probe: no span, metrics, access log or plugin middleware. */
   probe = false;
   /** Set while the request waits on its timeout; resolving it answers 504. */
@@ -41,19 +41,26 @@ export class RequestState implements RequestFacts {
   readonly #peer: PeerInfo | undefined;
   readonly #trusted: ProxyCheck;
   readonly #shared: AbortSignal;
+  readonly #match: RouteMatcher;
   #clientIp: string | undefined;
   #controller: AbortController | undefined;
   #signal: AbortSignal | undefined;
 
   constructor(request: Request, peer: PeerInfo | undefined, options: RequestStateOptions) {
     this.request = request;
-    this.path = getPath(request);
+    this.path = normalizePath(request.url);
     this.requestId = requestIdOf(request);
     this.startedAt = options.now;
     this.early = options.early;
     this.#peer = peer;
     this.#trusted = options.trusted;
     this.#shared = options.shared;
+    this.#match = options.match;
+  }
+
+  /** The route that answered, else the one the request would match (for answers given before routing). */
+  get route(): string | undefined {
+    return this.noted ?? this.#match(this.request.method, this.path);
   }
 
   get clientIp(): string {
@@ -91,4 +98,9 @@ export interface RequestStateOptions {
   readonly trusted: ProxyCheck;
   /** Aborted for every request at once when the drain deadline passes. */
   readonly shared: AbortSignal;
+  /** The template of the route a method and path match, if any. */
+  readonly match: RouteMatcher;
 }
+
+/** Finds the template of the route a method and path match (the router's, once it is open). */
+export type RouteMatcher = (method: string, path: string) => string | undefined;

@@ -5,6 +5,9 @@ import { TrieRouter } from "hono/router/trie-router";
 import type { H, MiddlewareHandler, RouterRoute } from "hono/types";
 import { RequestState } from "./request.ts";
 
+/** The path app-wide Hono middleware (CORS) is mounted on. */
+export const ALL_PATHS = "/*";
+
 /** What Hono stores per route: the handler and the route's record (`path` is the template). */
 type Entry = [H, RouterRoute];
 
@@ -25,7 +28,7 @@ export class RouteNotingRouter implements Router<Entry> {
     const noting: MiddlewareHandler = (c, next) => {
       // Only the http plugin's own state is written to, never an env a caller of app.fetch passed.
       const state: unknown = c.env;
-      if (state instanceof RequestState) state.route = template;
+      if (state instanceof RequestState) state.noted = template;
       return run(c, next);
     };
     this.#inner.add(method, path, [noting, route]);
@@ -33,5 +36,19 @@ export class RouteNotingRouter implements Router<Entry> {
 
   match(method: string, path: string): Result<Entry> {
     return this.#inner.match(method, path);
+  }
+
+  /**
+   * The template of the route a request would be answered by: the last handler that matches,
+   * leaving out app-wide middleware (`app.use("/*")`, CORS). Only asked for answers given before
+   * routing (a 429, a 413) and by middleware that reads `facts.route`, never on the plain path.
+   */
+  template(method: string, path: string): string | undefined {
+    const matched = this.#inner.match(method === "HEAD" ? "GET" : method, path)[0] as Array<[Entry, unknown]>;
+    for (let i = matched.length - 1; i >= 0; i--) {
+      const route = (matched[i] as [Entry, unknown])[0][1];
+      if (route.method !== "ALL" || route.path !== ALL_PATHS) return route.path;
+    }
+    return undefined;
   }
 }

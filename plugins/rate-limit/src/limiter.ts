@@ -18,7 +18,9 @@ export interface RatePolicy {
   readonly name: string;
   /**
    * The requests it covers: `"*"` (all, the default), an exact path, a prefix ending in `*`
-   * (`"/chat/*"`), or a predicate. The first matching policy applies.
+   * (`"/chat/*"`), or a predicate. Paths are matched against the request's normalized path
+   * (`facts.path`: decoded, `//` and dot segments removed), the one the router matches, so
+   * `/%63hat/x` or `//chat/x` counts against `/chat/*`. The first matching policy applies.
    */
   readonly match?: string | ((request: Request, path: string) => boolean);
   /** Requests admitted per window per client. */
@@ -87,14 +89,6 @@ function compile(policy: RatePolicy): Compiled {
   };
 }
 
-/** The path of a request URL without building a URL object. */
-function pathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start < 0) return "/";
-  const query = url.indexOf("?", start);
-  return query < 0 ? url.slice(start) : url.slice(start, query);
-}
-
 /**
  * Builds the rate-limit middleware over any {@link RateLimitStore}: the first matching policy
  * counts the request against the client's quota; the response carries `RateLimit-Policy` and
@@ -117,7 +111,6 @@ export function createRateLimiter(store: RateLimitStore, options: RateLimiterOpt
     }
     names.add(policy.name);
   }
-  const needsPath = options.policies.some((p) => typeof p.match !== "undefined" && p.match !== "*");
   const apiKeyHeader = options.apiKeyHeader ?? "x-api-key";
   let lastWarning = 0;
 
@@ -138,7 +131,8 @@ export function createRateLimiter(store: RateLimitStore, options: RateLimiterOpt
   };
 
   return async function rateLimit(request, facts, next) {
-    const path = needsPath ? pathOf(request.url) : "";
+    // The http plugin's normalized path, the one the router matched: a respelt path counts the same.
+    const path = facts.path;
     let policy: Compiled | undefined;
     for (const candidate of policies) {
       if (candidate.matches(request, path)) {

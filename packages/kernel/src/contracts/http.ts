@@ -28,6 +28,18 @@ export interface RequestFacts {
    * when the peer is one of the http plugin's trusted proxies. `"unknown"` when neither is known.
    */
   readonly clientIp: string;
+  /**
+   * The normalized path, computed once: percent-decoded as the router decodes it, repeated
+   * slashes collapsed, dot segments removed. Routing, rate-limit policies, route labels, CORS and
+   * authentication all decide on this one, so no respelling of a path (`/%63hat`, `/a/../chat`,
+   * `//chat`) escapes a rule that names it.
+   */
+  readonly path: string;
+  /**
+   * The template of the route the request matches (`/sessions/:id`), `undefined` when none does.
+   * Known before routing, so an answer given by middleware (a 429) is labelled with it.
+   */
+  readonly route: string | undefined;
   /** The authenticated subject (a JWT `sub`), set by authentication middleware once it has run. */
   subject: string | undefined;
   /** Aborts when the client goes away, the request times out, or the drain deadline passes. */

@@ -61,7 +61,7 @@ function guarded(
 ): (request: Request, server: Bun.Server<undefined>) => Response | Promise<Response> {
   return function fetch(request, server) {
     const connection = new BunConnection(server, request, idle);
-    const answer = handler(request, connection);
+    const answer = handler(absolute(request, server), connection);
     if (!(answer instanceof Promise)) return answer;
     connection.timeout(backstop);
     return answer.then(
@@ -75,6 +75,17 @@ function guarded(
       },
     );
   };
+}
+
+/**
+ * The request with an absolute URL. Bun hands over a relative one (`/livez`) when the request has
+ * no usable Host (HTTP/1.0, say), and `new URL(request.url)` would then throw in a handler; Node
+ * and Deno fill in their own address, and so does this.
+ */
+function absolute(request: Request, server: Bun.Server<undefined>): Request {
+  if (request.url.charCodeAt(0) !== 47) return request;
+  const host = server.hostname ?? "localhost";
+  return new Request(`http://${host.includes(":") ? `[${host}]` : host}:${server.port}${request.url}`, request);
 }
 
 /** The per-request timeout while a handler runs: the request timeout plus slack, or none. */
