@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { definePlugin, HttpRoutes, Meter, override, Tracer } from "@twelvefold/kernel";
 import { rawExchange } from "../../../test/raw.ts";
-import { fakeMeter, fakeTracer } from "./testdata/fakes.ts";
 import { startApp } from "../test/start.ts";
 import { HttpApp, HttpListener } from "./plugin.ts";
+import { fakeMeter, fakeTracer } from "./testdata/fakes.ts";
 
 const routes = definePlugin({
   name: "routes",

@@ -1,8 +1,8 @@
 import { expect, test } from "bun:test";
 import { definePlugin, Meter, override, Tracer } from "@twelvefold/kernel";
-import { fakeMeter, fakeTracer } from "./testdata/fakes.ts";
 import { startApp } from "../test/start.ts";
 import { HttpApp } from "./plugin.ts";
+import { fakeMeter, fakeTracer } from "./testdata/fakes.ts";
 
 const routes = definePlugin({
   name: "routes",
