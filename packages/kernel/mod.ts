@@ -34,7 +34,11 @@ export {
 export {
   type ConfigEntry,
   type ConfigLayer,
+  type ConfigOptions,
+  type ConfigProblem,
   type ConfigShape,
+  type ConfigSpec,
+  defineConfig,
   type EnvSchema,
   env,
   formatConfig,

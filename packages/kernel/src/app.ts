@@ -11,7 +11,7 @@ import {
 } from "./config.ts";
 import { AppInfo, type HealthReport, Lifecycle, type Phase } from "./contracts/health.ts";
 import { LogContext, Logger } from "./contracts/logger.ts";
-import { ExitCode, kernelErrors } from "./errors.ts";
+import { ConfigError, ExitCode, kernelErrors } from "./errors.ts";
 import { buildGraph } from "./graph.ts";
 import { runHealthChecks } from "./health-checks.ts";
 import { PluginLifecycle, round } from "./lifecycle.ts";
@@ -204,7 +204,7 @@ class Application implements App {
     const types = options.process === undefined ? this.#types : toTypes(options.process);
     const plugins = this.#options.plugins.filter((p) => runsIn(p, types));
     const { layers, profile } = await this.#layers(plugins);
-    return [...this.#resolve(layers, profile, plugins).entries];
+    return [...this.#resolveOrThrow(layers, profile, plugins).entries];
   }
 
   start(): Promise<void> {
@@ -263,7 +263,7 @@ class Application implements App {
       configFor: async (command) => {
         this.#extra = { name: extraName(command), shape: command.config };
         const { layers, profile } = await this.#layers([]);
-        const resolved = this.#resolve(layers, profile, []);
+        const resolved = this.#resolveOrThrow(layers, profile, []);
         this.#configure(resolved);
         return resolved.byPlugin.get(extraName(command)) ?? {};
       },
@@ -285,13 +285,20 @@ class Application implements App {
     return loadConfigLayers(this.#runtime, { ...this.#options, plugins });
   }
 
+  /** The config, throwing every config problem together. */
+  #resolveOrThrow(layers: ConfigLayer[], profile: Profile, plugins: readonly Plugin[]): ResolvedConfig {
+    const resolved = this.#resolve(layers, profile, plugins);
+    if (resolved.issues.length > 0) throw new ConfigError(resolved.issues);
+    return resolved;
+  }
+
   /** Resolves the kernel's settings, those of `plugins` (the ones this process runs) and a command's. */
   #resolve(layers: ConfigLayer[], profile: Profile, plugins: readonly Plugin[]): ResolvedConfig {
     const extra = this.#extra;
     return resolveConfig(
       [
         { plugin: "kernel", shape: kernelShape(this.#options) },
-        ...plugins.map((p) => ({ plugin: p.name, shape: p.configShape(profile) })),
+        ...plugins.map((p) => ({ plugin: p.name, shape: p.configShape(profile), options: p.options, check: p.check })),
         ...(extra ? [{ plugin: extra.name, shape: extra.shape }] : []),
       ],
       layers,
@@ -309,6 +316,9 @@ class Application implements App {
       const { layers, profile } = await this.#layers(plugins);
       const graph = buildGraph(plugins, this.#registry.external());
       const resolved = this.#resolve(layers, profile, plugins);
+      // The report of bad config is logged in the format and at the level asked for, if those parsed.
+      this.#configureLogger(resolved.byPlugin.get("kernel") ?? {});
+      if (resolved.issues.length > 0) throw new ConfigError(resolved.issues);
       this.#resolved = resolved;
       this.#configure(resolved);
       this.#registry.buildFallbacks(graph.fallbacks);
@@ -340,10 +350,16 @@ class Application implements App {
     this.#kernelConfig = config;
     this.#profile = resolved.profile;
     this.#registry.profile = resolved.profile;
-    this.#base = { profile: resolved.profile, processes: this.#types, logger: this.#logger, lifecycle: this.#state };
+    this.#base = {
+      profile: resolved.profile,
+      processes: this.#types,
+      logger: this.#logger,
+      lifecycle: this.#state,
+      runtime: this.#runtime,
+      redactor: this.#logger.redactor,
+    };
     this.#logger.redactor.addSecrets(resolved.secretValues);
-    this.#logger.setLevel(config.LOG_LEVEL);
-    this.#logger.setFormat(config.LOG_FORMAT);
+    this.#configureLogger(config);
     this.#logger.setBase({ service: config.APP_NAME, version: config.APP_VERSION, environment: config.ENVIRONMENT });
     this.#registry.setKernel(AppInfo, {
       name: config.APP_NAME,
@@ -351,6 +367,11 @@ class Application implements App {
       environment: config.ENVIRONMENT,
       startedAt: this.#startedAt,
     } satisfies AppInfo);
+  }
+
+  #configureLogger(kernel: Partial<KernelConfig>): void {
+    if (kernel.LOG_LEVEL) this.#logger.setLevel(kernel.LOG_LEVEL);
+    if (kernel.LOG_FORMAT) this.#logger.setFormat(kernel.LOG_FORMAT);
   }
 
   async #health(): Promise<HealthReport> {

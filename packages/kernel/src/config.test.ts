@@ -74,8 +74,9 @@ describe("config layering", () => {
     expect(error.code).toBe("TF_CONFIG_INVALID");
     expect(error.issues.map((i) => i.name).sort()).toEqual(["DATABASE_URL", "DEBUG", "LOG_LEVEL", "PORT", "WORKERS"]);
     expect(error.message).toContain('PORT (a): expected an integer from 0 to 65535, got "eighty" [from process env]');
-    expect(error.message).toContain("WORKERS (a): expected an integer from 1 to");
-    expect(error.message).toContain("got nothing (not set)");
+    // A bound on one side reads as one; a missing required setting says so, not "[from default]".
+    expect(error.message).toContain("WORKERS (a): expected an integer of at least 1, but it is not set");
+    expect(error.message).not.toContain("[from default]");
     expect(error.message).toContain(
       'DATABASE_URL (b): expected a URL starting postgres: or postgresql://, got "mysql://x"',
     );
@@ -127,11 +128,43 @@ describe("config layering", () => {
     await expect(prod.start()).rejects.toThrow("SECRET_KEY (auth): expected a string of at least 32 characters");
   });
 
-  test("an unknown ENVIRONMENT is a config error listing the profiles", async () => {
-    const app = createApp({ name: "t", plugins: [], env: { ENVIRONMENT: "prod" } });
-    await expect(app.start()).rejects.toThrow(
+  test("an unknown ENVIRONMENT is reported with every other problem, listing the profiles", async () => {
+    const other = definePlugin({ name: "other", config: { WORKERS: env.integer({ min: 1 }) }, start() {} });
+    const app = createApp({ name: "t", plugins: [other], env: { ENVIRONMENT: "prod", WORKERS: "none" } });
+    const error = (await app.start().catch((e: unknown) => e)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain(
       'ENVIRONMENT (kernel): expected one of development, testing, staging, production, got "prod"',
     );
+    expect(error.issues.map((i) => i.name)).toEqual(["ENVIRONMENT", "WORKERS"]);
+  });
+
+  test("a missing string with a minimum length says the length it needs", () => {
+    const resolved = resolveConfig(
+      [
+        {
+          plugin: "auth",
+          shape: { SECRET_KEY: secret(env.string({ minLength: 32 })), NAME: env.string({ maxLength: 8 }) },
+        },
+      ],
+      [{ name: "process env", values: { NAME: "far-too-long" } }],
+      "production",
+    );
+    expect(resolved.issues.map((i) => i.expected)).toEqual([
+      "a string of at least 32 characters",
+      "a string of at most 8 characters",
+    ]);
+    expect(env.string({ minLength: 2, maxLength: 4 })).toBeDefined();
+    expect(
+      resolveConfig([{ plugin: "p", shape: { X: env.string({ minLength: 2, maxLength: 4 }) } }], [], "testing")
+        .issues[0]?.expected,
+    ).toBe("a string of 2 to 4 characters");
+    expect(resolveConfig([{ plugin: "p", shape: { X: env.integer() } }], [], "testing").issues[0]?.expected).toBe(
+      "an integer",
+    );
+    expect(
+      resolveConfig([{ plugin: "p", shape: { X: env.integer({ max: 9 }) } }], [], "testing").issues[0]?.expected,
+    ).toBe("an integer of at most 9");
   });
 
   test("env helpers parse what they promise", () => {
@@ -148,12 +181,16 @@ describe("config layering", () => {
       "testing",
     );
     expect(resolved.byPlugin.get("p")).toEqual({ N: 0.5, B: true, L: ["a", "b", "c"], P: "b", U: "https://x.test/y" });
-    expect(() =>
-      resolveConfig(
-        [{ plugin: "p", shape }],
-        [{ name: "e", values: { N: "2", B: "", L: "", P: "c", U: "nope" } }],
-        "testing",
-      ),
-    ).toThrow(ConfigError);
+    const bad = resolveConfig(
+      [{ plugin: "p", shape }],
+      [{ name: "e", values: { N: "2", B: "", L: "", P: "c", U: "nope" } }],
+      "testing",
+    );
+    expect(bad.issues.map((i) => [i.name, i.expected])).toEqual([
+      ["N", "a number from 0 to 1"],
+      ["B", "one of true, false, 1, 0, yes, no, on, off"],
+      ["P", "one of a, b"],
+      ["U", "an absolute URL"],
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { ConfigError, type ConfigIssue } from "./errors.ts";
+import { type ConfigIssue, quote } from "./errors.ts";
 
 /** The four deployment profiles. `ENVIRONMENT` picks one; anything else is a config error. */
 export type Profile = "development" | "testing" | "staging" | "production";
@@ -11,8 +11,82 @@ export type EnvSchema = v.GenericSchema<string | undefined, unknown>;
 /** A plugin's config: env var name to schema. */
 export type ConfigShape = Record<string, EnvSchema>;
 
-/** The parsed config object a plugin's `start` receives. */
-export type InferConfig<S extends ConfigShape> = { [K in keyof S]: v.InferOutput<S[K]> };
+/**
+ * A plugin's config as {@link defineConfig} declares it: the schemas every profile uses, and the
+ * stricter ones some profiles put in their place.
+ */
+export interface ConfigSpec<S extends ConfigShape> {
+  /** The schemas under `profile`. */
+  shape(profile: Profile): ConfigShape;
+  /** Phantom field for {@link InferConfig}; never set at run time. */
+  readonly __shape?: S;
+}
+
+/**
+ * The parsed config object a plugin's `start` receives, from its shape or its {@link ConfigSpec}:
+ * `type HttpConfig = InferConfig<typeof httpConfig>`.
+ */
+export type InferConfig<S extends ConfigShape | ConfigSpec<ConfigShape>> =
+  S extends ConfigSpec<infer T>
+    ? { [K in keyof T]: v.InferOutput<T[K]> }
+    : S extends ConfigShape
+      ? { [K in keyof S]: v.InferOutput<S[K]> }
+      : never;
+
+/**
+ * Values passed to a plugin factory for its settings (the top config layer): each the parsed type
+ * (`PORT: 0`) or the raw text an env var would hold (`PORT: "0"`). Validated by the same schemas.
+ */
+export type ConfigOptions<S extends ConfigShape | ConfigSpec<ConfigShape>> = {
+  readonly [K in keyof InferConfig<S>]?: InferConfig<S>[K] | string;
+};
+
+/** A schema for one profile that may replace the base one: the same output type, or a narrower one. */
+type ProfileSchemas<S extends ConfigShape> = {
+  readonly [K in keyof S]?: v.GenericSchema<string | undefined, v.InferOutput<S[K]>>;
+};
+
+/**
+ * Declares a plugin's config: env var name to schema, plus stricter schemas for some profiles
+ * (production's longer secrets). The one way to declare config; derive its type with
+ * {@link InferConfig}.
+ *
+ * @example
+ * ```ts
+ * import { defineConfig, env, type InferConfig, secret } from "@twelvefold/kernel";
+ * import * as v from "valibot";
+ *
+ * export const clockConfig = defineConfig(
+ *   {
+ *     TICK_MS: v.optional(env.integer({ min: 1 }), "1000"),
+ *     CLOCK_TOKEN: secret(v.optional(env.string({ minLength: 1 }))),
+ *   },
+ *   { production: { CLOCK_TOKEN: secret(env.string({ minLength: 32 })) } },
+ * );
+ * export type ClockConfig = InferConfig<typeof clockConfig>;
+ * ```
+ */
+export function defineConfig<const S extends ConfigShape>(
+  shape: S,
+  profiles: Partial<Record<Profile, ProfileSchemas<S>>> = {},
+): ConfigSpec<S> {
+  const byProfile = new Map<Profile, ConfigShape>();
+  return {
+    shape(profile) {
+      let resolved = byProfile.get(profile);
+      if (!resolved) {
+        resolved = { ...shape, ...(profiles[profile] as ConfigShape | undefined) };
+        byProfile.set(profile, resolved);
+      }
+      return resolved;
+    },
+  };
+}
+
+/** True for a {@link ConfigSpec} (rather than a bare shape). */
+export function isConfigSpec(value: unknown): value is ConfigSpec<ConfigShape> {
+  return typeof value === "object" && value !== null && typeof (value as { shape?: unknown }).shape === "function";
+}
 
 /** Per-profile default values (raw strings, parsed by the schema like any other source). */
 export type ProfileDefaults = Partial<Record<Profile, Record<string, string>>>;
@@ -33,11 +107,46 @@ export function secret<S extends EnvSchema>(schema: S): S {
   return schema;
 }
 
-/** True when the schema was wrapped by {@link secret}. */
+const seen = new WeakMap<object, boolean>();
+
+/**
+ * True when {@link secret} marks the schema or any schema inside it (`v.pipe(secret(...), ...)`,
+ * `v.optional(secret(...))`, a union member). Throws a TypeError for a form it cannot see into
+ * (`v.lazy`) that is not marked secret as a whole: a secret in there could not be masked.
+ */
 export function isSecret(schema: EnvSchema): boolean {
-  if (secretSchemas.has(schema)) return true;
-  const wrapped = (schema as { wrapped?: EnvSchema }).wrapped;
-  return wrapped !== undefined && isSecret(wrapped);
+  return secretInside(schema, []);
+}
+
+function secretInside(schema: object, path: string[]): boolean {
+  const known = seen.get(schema);
+  if (known !== undefined) return known;
+  let found = secretSchemas.has(schema);
+  if (!found) {
+    const node = schema as { type?: string; kind?: string };
+    if (node.type === "lazy") {
+      throw new TypeError(
+        `cannot see inside v.lazy(...)${path.length ? ` (in ${path.join(" > ")})` : ""}: a secret there would not be masked: wrap the whole setting in secret(...) or drop the lazy`,
+      );
+    }
+    for (const [key, value] of Object.entries(schema)) {
+      const items: unknown[] = Array.isArray(value) ? value : [value];
+      for (const item of items) {
+        if (isSchemaNode(item) && secretInside(item, [...path, `${node.type ?? "schema"}.${key}`])) found = true;
+      }
+    }
+  }
+  seen.set(schema, found);
+  return found;
+}
+
+function isSchemaNode(value: unknown): value is object {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { kind?: unknown }).kind === "schema" &&
+    typeof (value as { "~run"?: unknown })["~run"] === "function"
+  );
 }
 
 /**
@@ -52,17 +161,17 @@ export function isSecret(schema: EnvSchema): boolean {
 export const env = {
   /** Any string, optionally bounded in length. */
   string(options: { minLength?: number; maxLength?: number } = {}): v.GenericSchema<string, string> {
+    // One expectation for every check, so a missing value says what it needs, not just "a string".
+    const expected = `a string${bounds(options.minLength, options.maxLength, " characters")}`;
     const checks: v.PipeItem<string, string, v.BaseIssue<unknown>>[] = [];
-    if (options.minLength !== undefined)
-      checks.push(v.minLength(options.minLength, `a string of at least ${options.minLength} characters`));
-    if (options.maxLength !== undefined)
-      checks.push(v.maxLength(options.maxLength, `a string of at most ${options.maxLength} characters`));
-    return v.pipe(v.string("a string"), ...checks);
+    if (options.minLength !== undefined) checks.push(v.minLength(options.minLength, expected));
+    if (options.maxLength !== undefined) checks.push(v.maxLength(options.maxLength, expected));
+    return v.pipe(v.string(expected), ...checks);
   },
   /** A whole number, optionally bounded. */
   integer(options: { min?: number; max?: number } = {}): v.GenericSchema<string, number> {
     const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = options;
-    const expected = `an integer from ${min} to ${max}`;
+    const expected = `an integer${bounds(options.min, options.max)}`;
     return v.pipe(
       v.string(expected),
       v.trim(),
@@ -75,8 +184,7 @@ export const env = {
   /** A finite decimal number, optionally bounded. */
   number(options: { min?: number; max?: number } = {}): v.GenericSchema<string, number> {
     const { min = -Number.MAX_VALUE, max = Number.MAX_VALUE } = options;
-    const expected =
-      options.min === undefined && options.max === undefined ? "a number" : `a number from ${min} to ${max}`;
+    const expected = `a number${bounds(options.min, options.max)}`;
     return v.pipe(
       v.string(expected),
       v.trim(),
@@ -130,6 +238,14 @@ export const env = {
   },
 };
 
+/** The bounds as a person says them: " from 0 to 9", " of at least 1", " of at most 9", or nothing. */
+function bounds(min: number | undefined, max: number | undefined, unit = ""): string {
+  if (min !== undefined && max !== undefined) return unit ? ` of ${min} to ${max}${unit}` : ` from ${min} to ${max}`;
+  if (min !== undefined) return ` of at least ${min}${unit}`;
+  if (max !== undefined) return ` of at most ${max}${unit}`;
+  return "";
+}
+
 /** Where a value came from, highest precedence first. */
 export type ConfigSourceName = string;
 
@@ -151,21 +267,52 @@ export interface ConfigEntry {
 /** The result of resolving every plugin's config against the layers. */
 export interface ResolvedConfig {
   readonly profile: Profile;
+  /** Each plugin's parsed settings (only those that parsed, when there are issues). */
   readonly byPlugin: ReadonlyMap<string, Record<string, unknown>>;
   readonly entries: readonly ConfigEntry[];
   /** Raw values of secret settings, for the logger's value redaction. */
   readonly secretValues: readonly string[];
+  /** Every problem of every plugin; the caller throws them together in one ConfigError. */
+  readonly issues: readonly ConfigIssue[];
+}
+
+/**
+ * A problem a plugin's `check(config)` finds across its settings (CORS `*` with credentials):
+ * the setting to blame, and what would be right. `received` defaults to the setting's value,
+ * redacted when secret.
+ */
+export interface ConfigProblem {
+  readonly name: string;
+  readonly expected: string;
+  readonly received?: string;
+}
+
+/** One plugin's part of {@link resolveConfig}. */
+export interface PluginConfigInput {
+  readonly plugin: string;
+  readonly shape: ConfigShape;
+  /** The factory's options: the top layer, for this plugin's settings only. */
+  readonly options?: Readonly<Record<string, unknown>>;
+  /** Rules across several settings, run once every setting of the plugin parsed. */
+  readonly check?: (config: Record<string, unknown>, profile: Profile) => readonly ConfigProblem[];
 }
 
 /** Marker printed in place of a secret value. */
 export const REDACTED = "[redacted]";
 
+/** The source of a setting no layer holds and no default fills. */
+export const NOT_SET = "not set";
+
+/** The layer name of a plugin factory's options. */
+export const OPTIONS_LAYER = "options";
+
 /**
- * Resolves every plugin's schemas against the layers (first layer holding a name wins, then the
- * schema's own default) and reports every problem from every plugin in one {@link ConfigError}.
+ * Resolves every plugin's schemas against its options and the layers (the first holding a name
+ * wins, then the schema's own default), runs each plugin's `check`, and returns every problem of
+ * every plugin together.
  */
 export function resolveConfig(
-  shapes: ReadonlyArray<{ readonly plugin: string; readonly shape: ConfigShape }>,
+  inputs: readonly PluginConfigInput[],
   layers: readonly ConfigLayer[],
   profile: Profile,
 ): ResolvedConfig {
@@ -174,13 +321,28 @@ export function resolveConfig(
   const entries = new Map<string, { value: string; source: string; secret: boolean; plugins: string[] }>();
   const secretValues = new Set<string>();
 
-  for (const { plugin, shape } of shapes) {
+  for (const { plugin, shape, options, check } of inputs) {
     const parsed: Record<string, unknown> = {};
+    const own = options ? [{ name: OPTIONS_LAYER, values: rawOptions(options) }, ...layers] : layers;
+    const seen = new Map<string, { raw: string | undefined; source: string; hidden: boolean }>();
+    const before = issues.length;
+    for (const name of Object.keys(options ?? {})) {
+      if (!(name in shape) && options?.[name] !== undefined) {
+        issues.push({
+          plugin,
+          name,
+          expected: `a setting of ${quote(plugin)}, which has no such setting`,
+          received: "an option",
+          source: OPTIONS_LAYER,
+        });
+      }
+    }
     for (const [name, schema] of Object.entries(shape)) {
-      const layer = layers.find((l) => l.values[name] !== undefined);
+      const layer = own.find((l) => l.values[name] !== undefined);
       const raw = layer?.values[name];
-      const source = layer?.name ?? "default";
+      const source = layer?.name ?? NOT_SET;
       const hidden = isSecret(schema);
+      seen.set(name, { raw, source, hidden });
       const result = v.safeParse(schema, raw);
       if (!result.success) {
         for (const issue of result.issues) {
@@ -211,8 +373,19 @@ export function resolveConfig(
       }
     }
     byPlugin.set(plugin, parsed);
+    if (check && issues.length === before) {
+      for (const problem of check(parsed, profile)) {
+        const at = seen.get(problem.name);
+        issues.push({
+          plugin,
+          name: problem.name,
+          expected: problem.expected,
+          received: problem.received ?? describeReceived(at?.raw, at?.hidden ?? false),
+          source: at === undefined || at.raw === undefined ? "default" : at.source,
+        });
+      }
+    }
   }
-  if (issues.length > 0) throw new ConfigError(issues);
   return {
     profile,
     byPlugin,
@@ -221,7 +394,18 @@ export function resolveConfig(
       // Env var names are ASCII: a code-unit order is right, and spares the locale collator's start-up.
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     secretValues: [...secretValues],
+    issues,
   };
+}
+
+/** Options as the raw text an env var would hold: lists comma-joined, the rest as strings. */
+function rawOptions(options: Readonly<Record<string, unknown>>): Record<string, string | undefined> {
+  const raw: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    raw[name] = Array.isArray(value) ? value.map(String).join(",") : String(value);
+  }
+  return raw;
 }
 
 function describeExpected(issue: v.BaseIssue<unknown>): string {
@@ -231,28 +415,19 @@ function describeExpected(issue: v.BaseIssue<unknown>): string {
 }
 
 function describeReceived(raw: string | undefined, hidden: boolean): string {
-  if (raw === undefined) return "nothing (not set)";
+  if (raw === undefined) return "nothing";
   if (hidden) return REDACTED;
   return JSON.stringify(raw.length > 80 ? `${raw.slice(0, 77)}...` : raw);
 }
 
 /**
- * Reads `ENVIRONMENT` from the layers and checks it names a profile.
- * Unset means `development`, so `bun run dev` works with no setup.
+ * Reads `ENVIRONMENT` from the layers. Unset means `development`, so `bun run dev` works with no
+ * setup; a value that names no profile also reads as `development` here, and the kernel's
+ * ENVIRONMENT schema reports it with every other problem.
  */
 export function resolveProfile(layers: readonly ConfigLayer[]): Profile {
-  const layer = layers.find((l) => l.values.ENVIRONMENT !== undefined);
-  const raw = layer?.values.ENVIRONMENT ?? "development";
-  if ((profiles as readonly string[]).includes(raw)) return raw as Profile;
-  throw new ConfigError([
-    {
-      plugin: "kernel",
-      name: "ENVIRONMENT",
-      expected: `one of ${profiles.join(", ")}`,
-      received: JSON.stringify(raw),
-      source: layer?.name ?? "default",
-    },
-  ]);
+  const raw = layers.find((l) => l.values.ENVIRONMENT !== undefined)?.values.ENVIRONMENT?.trim();
+  return raw !== undefined && (profiles as readonly string[]).includes(raw) ? (raw as Profile) : "development";
 }
 
 /**

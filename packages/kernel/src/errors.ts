@@ -143,8 +143,10 @@ const list = (ids: readonly string[]) => ids.map(quote).join(", ");
 const kernelTable = {
   TF_CONFIG_INVALID: {
     message: (f: { issues: readonly ConfigIssue[] }) => {
-      const lines = f.issues.map(
-        (i) => `  ${i.name} (${i.plugin}): expected ${i.expected}, got ${i.received} [from ${i.source}]`,
+      const lines = f.issues.map((i) =>
+        i.source === "not set"
+          ? `  ${i.name} (${i.plugin}): expected ${i.expected}, but it is not set`
+          : `  ${i.name} (${i.plugin}): expected ${i.expected}, got ${i.received} [from ${i.source}]`,
       );
       return `config: ${f.issues.length} invalid setting${f.issues.length === 1 ? "" : "s"}:\n${lines.join("\n")}`;
     },

@@ -23,6 +23,8 @@ export interface KernelLogger extends Logger, LogContext {
   readonly redactor: Redactor;
   setLevel(level: LogLevel | "silent"): void;
   setFormat(format: "json" | "pretty"): void;
+  /** The format lines are written in now. */
+  readonly format: "json" | "pretty";
   setBase(fields: LogFields): void;
 }
 
@@ -75,7 +77,8 @@ export function createLogger(options: LoggerOptions): KernelLogger {
     clock: options.clock ?? Date.now,
   };
   const root = makeLogger(shared, undefined);
-  return Object.assign(root, {
+  Object.defineProperty(root, "format", { get: () => shared.format, enumerable: true });
+  return Object.assign(root as Logger & { readonly format: "json" | "pretty" }, {
     redactor: shared.redactor,
     use(mixin: () => LogFields | undefined) {
       shared.mixins.push(mixin);

@@ -1,9 +1,22 @@
 import type { Command } from "./command.ts";
-import type { ConfigShape, InferConfig, Profile, ProfileDefaults } from "./config.ts";
+import {
+  type ConfigOptions,
+  type ConfigProblem,
+  type ConfigShape,
+  type ConfigSpec,
+  type InferConfig,
+  isConfigSpec,
+  isSecret,
+  type Profile,
+  type ProfileDefaults,
+  profiles,
+} from "./config.ts";
 import type { HealthCheckResult, Lifecycle } from "./contracts/health.ts";
 import type { Logger } from "./contracts/logger.ts";
 import { kernelErrors } from "./errors.ts";
 import { checkTypes, type ProcessSelector, type ProcessType } from "./process.ts";
+import type { Redactor } from "./redact.ts";
+import type { Runtime } from "./runtime/types.ts";
 import type { Token } from "./token.ts";
 
 /** Reads services from the registry. */
@@ -24,6 +37,16 @@ export interface PluginContext<C> extends ServiceReader {
   readonly processes: ReadonlySet<ProcessType>;
   /** A child of the app logger with `plugin` set. */
   readonly logger: Logger;
+  /**
+   * The runtime adapter the app runs on (serve, env, now): what a plugin serves or reads the
+   * process through, so it never detects one of its own.
+   */
+  readonly runtime: Runtime;
+  /**
+   * The app's redactor: it masks every secret config value and sensitive key, as the logger does.
+   * Use it for text that leaves the process other than through the logger (span attributes, say).
+   */
+  readonly redactor: Redactor;
   /** Aborts when the app begins shutting down, or when this start runs out of time. */
   readonly signal: AbortSignal;
   readonly lifecycle: Lifecycle;
@@ -52,11 +75,25 @@ export interface HealthContext<C> extends ServiceReader {
 }
 
 /** The definition passed to {@link definePlugin}. */
-export interface PluginDefinition<S extends ConfigShape> {
+export interface PluginDefinition<S extends ConfigShape | ConfigSpec<ConfigShape>> {
   /** Unique within an app; used in every message about this plugin. */
   readonly name: string;
-  /** Env var name to schema; a function when the schema differs by profile (production's stricter secrets). */
+  /**
+   * Env var name to schema, as {@link defineConfig} declares it (stricter schemas per profile
+   * included). A bare shape, or a function of the profile, is still taken.
+   */
   readonly config?: S | ((profile: Profile) => S);
+  /**
+   * The factory's options for these settings: the top config layer, above the process env.
+   * Validated by the same schemas, masked when secret, reported with every other config problem,
+   * and shown with source `options` in the printed config.
+   */
+  readonly options?: ConfigOptions<S>;
+  /**
+   * Rules across several settings, run once each of them parsed: return the problems (none: `[]`),
+   * and they are reported with every other config problem (exit 78), before anything starts.
+   */
+  check?(config: InferConfig<S>, profile: Profile): readonly ConfigProblem[];
   /** Raw default values per profile, applied below `.env` files and above schema defaults. */
   readonly defaults?: ProfileDefaults;
   /** Tokens this plugin needs; it starts after their providers. */
@@ -104,7 +141,11 @@ export interface Plugin {
   readonly defaults: ProfileDefaults;
   readonly startTimeoutMs?: number;
   readonly stopTimeoutMs?: number;
+  /** See {@link PluginDefinition.options}. */
+  readonly options?: Readonly<Record<string, unknown>>;
   configShape(profile: Profile): ConfigShape;
+  /** See {@link PluginDefinition.check}. */
+  check?(config: Record<string, unknown>, profile: Profile): readonly ConfigProblem[];
   start(context: PluginContext<Record<string, unknown>>): void | Promise<void>;
   health?(context: HealthContext<Record<string, unknown>>): HealthCheckResult | Promise<HealthCheckResult>;
 }
@@ -127,7 +168,9 @@ export interface Plugin {
  * });
  * ```
  */
-export function definePlugin<S extends ConfigShape = Record<never, never>>(definition: PluginDefinition<S>): Plugin {
+export function definePlugin<S extends ConfigShape | ConfigSpec<ConfigShape> = Record<never, never>>(
+  definition: PluginDefinition<S>,
+): Plugin {
   if (!definition.name || !/^[a-z0-9][a-z0-9:/_.-]*$/i.test(definition.name)) {
     throw kernelErrors.create("TF_PLUGIN_INVALID", {
       plugin: String(definition.name),
@@ -136,6 +179,23 @@ export function definePlugin<S extends ConfigShape = Record<never, never>>(defin
   }
   const { config, processes } = definition;
   if (Array.isArray(processes)) checkTypes(processes, `plugin "${definition.name}"`);
+  const configShape = (profile: Profile): ConfigShape => {
+    const given = typeof config === "function" ? config(profile) : config;
+    return isConfigSpec(given) ? given.shape(profile) : ((given as ConfigShape | undefined) ?? {});
+  };
+  // A secret that no walk of the schema can find would print in clear: refuse the form now.
+  for (const profile of profiles) {
+    for (const [name, schema] of Object.entries(configShape(profile))) {
+      try {
+        isSecret(schema);
+      } catch (error) {
+        throw kernelErrors.create("TF_PLUGIN_INVALID", {
+          plugin: definition.name,
+          problem: `${name}: ${(error as Error).message}`,
+        });
+      }
+    }
+  }
   return {
     name: definition.name,
     requires: definition.requires ?? [],
@@ -147,7 +207,9 @@ export function definePlugin<S extends ConfigShape = Record<never, never>>(defin
     defaults: definition.defaults ?? {},
     startTimeoutMs: definition.startTimeoutMs,
     stopTimeoutMs: definition.stopTimeoutMs,
-    configShape: (profile) => (typeof config === "function" ? config(profile) : (config ?? {})),
+    options: definition.options as Readonly<Record<string, unknown>> | undefined,
+    configShape,
+    check: definition.check as Plugin["check"],
     start: definition.start as Plugin["start"],
     health: definition.health as Plugin["health"],
   };

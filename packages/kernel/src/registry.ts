@@ -4,6 +4,8 @@ import { LogContext, Logger } from "./contracts/logger.ts";
 import { ConfigError, type ConfigIssue, kernelErrors } from "./errors.ts";
 import type { Plugin, PluginContext } from "./plugin.ts";
 import type { ProcessType } from "./process.ts";
+import type { Redactor } from "./redact.ts";
+import type { Runtime } from "./runtime/types.ts";
 import { embeddedInfo, type Override, type Token } from "./token.ts";
 
 /** The tokens the kernel provides itself: no plugin may be asked to. */
@@ -22,6 +24,8 @@ export interface ContextBase {
   readonly processes: ReadonlySet<ProcessType>;
   readonly logger: Logger;
   readonly lifecycle: Lifecycle;
+  readonly runtime: Runtime;
+  readonly redactor: Redactor;
 }
 
 /**
@@ -145,6 +149,8 @@ export class Registry {
       profile: base.profile,
       processes: base.processes,
       logger: base.logger.child({ plugin: plugin.name }),
+      runtime: base.runtime,
+      redactor: base.redactor,
       signal,
       lifecycle: base.lifecycle,
       find,

@@ -1,5 +1,5 @@
-import type { Logger } from "./contracts/logger.ts";
 import { ConfigError, ExitCode } from "./errors.ts";
+import type { KernelLogger } from "./logger.ts";
 import type { Runtime, ShutdownSignal } from "./runtime/types.ts";
 
 /** What {@link runApp} drives. */
@@ -15,7 +15,7 @@ export interface RunnableApp {
  * 0 after a clean stop, 78 on invalid config, 1 for a failed start, a failed or stuck stop, a
  * second signal, or an uncaught exception or unhandled rejection (which also start the shutdown).
  */
-export async function runApp(app: RunnableApp, runtime: Runtime, logger: Logger): Promise<never> {
+export async function runApp(app: RunnableApp, runtime: Runtime, logger: KernelLogger): Promise<never> {
   // Signal listeners do not keep Node's event loop alive; an idle app must still wait for SIGTERM.
   const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
   const exit = (code: number): never => {
@@ -53,7 +53,12 @@ export async function runApp(app: RunnableApp, runtime: Runtime, logger: Logger)
   } catch (error) {
     if (app.shutdownRequested) return shutdown();
     if (error instanceof ConfigError) {
-      logger.error(error.message, { error: { name: error.name, code: error.code }, issues: error.issues });
+      // One JSON event with the issues as data; in a terminal, the message's lines say it all.
+      const fields =
+        logger.format === "pretty"
+          ? { code: error.code }
+          : { error: { name: error.name, code: error.code }, issues: error.issues };
+      logger.error(error.message, fields);
       return exit(ExitCode.config);
     }
     logger.error("app failed to start", { error });

@@ -43,6 +43,11 @@ export function trustedProxies(entries: readonly string[]): ProxyCheck {
   };
 }
 
+/** True for an address or a CIDR range, as TRUSTED_PROXIES takes them. */
+export function isProxyEntry(entry: string): boolean {
+  return ipaddr.isValidCIDR(entry) || parse(entry) !== undefined;
+}
+
 /**
  * The client's address: the socket peer unless the peer is a trusted proxy, in which case the
  * nearest hop of X-Forwarded-For that is not a trusted proxy (walking from the right, because

@@ -1,17 +1,16 @@
-import { env, type Profile, secret } from "@twelvefold/kernel";
+import { type ConfigProblem, defineConfig, env, type InferConfig, secret } from "@twelvefold/kernel";
 import * as v from "valibot";
+import { isProxyEntry } from "./client-ip.ts";
 
 /**
  * The http plugin's settings, keyed by env var name. SECRET_KEY is optional (only the JWT
  * middleware needs it) except in production, which requires one of at least 32 characters.
  */
-export function httpConfig(profile: Profile) {
-  const secretKey =
-    profile === "production" ? secret(env.string({ minLength: 32 })) : secret(v.optional(env.string({ minLength: 1 })));
-  return {
+export const httpConfig = defineConfig(
+  {
     PORT: v.optional(env.port(), "8000"),
     HOST: v.optional(env.string({ minLength: 1 }), "0.0.0.0"),
-    SECRET_KEY: secretKey,
+    SECRET_KEY: secret(v.optional(env.string({ minLength: 1 }))),
     JWT_EXPIRE_MINUTES: v.optional(env.integer({ min: 1 }), "60"),
     /** Verify tokens against this JWKS instead of HS256 with SECRET_KEY. */
     JWT_JWKS_URL: v.optional(env.url({ protocols: ["https:", "http:"] })),
@@ -29,7 +28,13 @@ export function httpConfig(profile: Profile) {
     HTTP_CORS_ORIGINS: v.optional(env.list(), ""),
     HTTP_CORS_CREDENTIALS: v.optional(env.boolean(), "false"),
     /** Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed; none by default. */
-    TRUSTED_PROXIES: v.optional(env.list(), ""),
+    TRUSTED_PROXIES: v.optional(
+      v.pipe(
+        env.list(),
+        v.check((entries) => entries.every(isProxyEntry), "a comma-separated list of addresses or CIDR ranges"),
+      ),
+      "",
+    ),
     /** Strict-Transport-Security max-age in seconds; 0 leaves the header out. */
     HTTP_HSTS_MAX_AGE: v.optional(env.integer({ min: 0 }), "31536000"),
     HTTP_FRAME_OPTIONS: v.optional(env.picklist(["DENY", "SAMEORIGIN"]), "DENY"),
@@ -46,10 +51,19 @@ export function httpConfig(profile: Profile) {
     HTTP_DRAIN_GRACE_MS: v.optional(env.integer({ min: 0 }), "1000"),
     /** One JSON line per request (probes excepted). */
     HTTP_ACCESS_LOG: v.optional(env.boolean(), "true"),
-  };
-}
+  },
+  { production: { SECRET_KEY: secret(env.string({ minLength: 32 })) } },
+);
 
 /** The parsed settings. */
-export type HttpConfig = {
-  [K in keyof ReturnType<typeof httpConfig>]: v.InferOutput<ReturnType<typeof httpConfig>[K]>;
-};
+export type HttpConfig = InferConfig<typeof httpConfig>;
+
+/** The rules across settings, reported with every other config problem (exit 78). */
+export function checkHttpConfig(config: HttpConfig): ConfigProblem[] {
+  if (config.HTTP_CORS_CREDENTIALS && config.HTTP_CORS_ORIGINS.includes("*")) {
+    return [
+      { name: "HTTP_CORS_ORIGINS", expected: 'a list of origins without "*" when HTTP_CORS_CREDENTIALS is true' },
+    ];
+  }
+  return [];
+}

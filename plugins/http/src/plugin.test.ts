@@ -231,7 +231,42 @@ describe("http plugin", () => {
       env: { PORT: "0", HOST: "127.0.0.1", HTTP_CORS_ORIGINS: "*", HTTP_CORS_CREDENTIALS: "true" },
       log: () => {},
     });
-    await expect(app.start()).rejects.toThrow('cannot hold "*"');
+    // A rule across two settings is a config error (exit 78), reported with the others.
+    const error = (await app.start().catch((e: unknown) => e)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain(
+      'HTTP_CORS_ORIGINS (http): expected a list of origins without "*" when HTTP_CORS_CREDENTIALS is true, got "*"',
+    );
+  });
+
+  test("options are validated like the environment: a bad one is a config error, a secret one is masked", async () => {
+    const key = "an-options-secret-key-of-forty-characters";
+    const lines: string[] = [];
+    const bad = createApp({
+      name: "t",
+      plugins: [http({ PORT: -5, SECRET_KEY: key, TRUSTED_PROXIES: ["10.0.0.0/8", "nope"] })],
+      env: { ENVIRONMENT: "testing" },
+      log: (l) => lines.push(l),
+    });
+    const error = (await bad.start().catch((e: unknown) => e)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.issues.map((i) => [i.name, i.source])).toEqual([
+      ["PORT", "options"],
+      ["TRUSTED_PROXIES", "options"],
+    ]);
+    const good = createApp({
+      name: "t",
+      plugins: [http({ PORT: 0, HOST: "127.0.0.1", SECRET_KEY: key })],
+      env: { ENVIRONMENT: "testing", LOG_LEVEL: "debug" },
+      log: (l) => lines.push(l),
+    });
+    expect((await good.inspectConfig()).find((e) => e.name === "SECRET_KEY")).toMatchObject({
+      value: "[redacted]",
+      source: "options",
+    });
+    await good.start();
+    await good.stop();
+    expect(lines.join("\n")).not.toContain(key);
   });
 
   test("production requires a SECRET_KEY of at least 32 characters", async () => {

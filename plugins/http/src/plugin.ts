@@ -1,6 +1,6 @@
 import {
+  type ConfigOptions,
   definePlugin,
-  detectRuntime,
   HttpHandler,
   type HttpMethod,
   type HttpMiddleware,
@@ -17,7 +17,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { createAuth, HttpAuth } from "./auth.ts";
 import { trustedProxies } from "./client-ip.ts";
-import { type HttpConfig, httpConfig } from "./config.ts";
+import { checkHttpConfig, httpConfig } from "./config.ts";
 import { type HttpEnv, type RequestMetrics, requestHandler, stateFactory } from "./core.ts";
 import { DrainDeadlineError, HttpError, type HttpErrorCode, httpErrors } from "./errors.ts";
 import { InFlight } from "./inflight.ts";
@@ -45,11 +45,17 @@ export interface HttpListener {
 /** The bound address, for tests and logs. */
 export const HttpListener = token<HttpListener>("twelvefold/http/HttpListener");
 
-/** Options of {@link http}: config values that win over the environment, and the runtime. */
-export interface HttpOptions extends Partial<HttpConfig> {
-  /** The runtime adapter that serves (default: detected). Pass the same one the app uses. */
+/**
+ * Options of {@link http}: values for its settings (PORT, HOST, SECRET_KEY...), the top config
+ * layer, validated and masked like the environment's.
+ */
+export type HttpOptions = ConfigOptions<typeof httpConfig> & {
+  /**
+   * @deprecated The plugin serves on the app's runtime (its context's `runtime`); give the app
+   * the runtime instead (`createApp({ runtime })`). Still honoured when given.
+   */
   readonly runtime?: Runtime;
-}
+};
 
 const STATUS_CODES: Readonly<Record<number, HttpErrorCode>> = {
   400: "TF_HTTP_BAD_REQUEST",
@@ -86,16 +92,17 @@ function describeAbort(reason: unknown): string {
  * ```
  */
 export function http(options: HttpOptions = {}): Plugin {
-  const { runtime: givenRuntime, ...overrides } = options;
+  const { runtime: givenRuntime, ...settings } = options;
   return definePlugin({
     name: "http",
     config: httpConfig,
+    options: settings,
+    check: checkHttpConfig,
     optional: [Tracer],
     late: [Meter],
     provides: [HttpApp, HttpRoutes, HttpHandler, HttpListener, HttpAuth],
-    async start({ config: parsed, logger, lifecycle, find, provide, onReady, onDrain, onStop }) {
-      const config = { ...parsed, ...overrides } as HttpConfig;
-      const runtime = givenRuntime ?? detectRuntime();
+    async start({ config, logger, lifecycle, runtime: appRuntime, find, provide, onReady, onDrain, onStop }) {
+      const runtime = givenRuntime ?? appRuntime;
       const now = () => performance.now();
       const inflight = new InFlight(config.HTTP_REQUEST_TIMEOUT_MS, now);
       const probes = new Set<string>(PROBE_PATHS);

@@ -1,8 +1,8 @@
-import { env } from "@twelvefold/kernel";
+import { defineConfig, env, type InferConfig } from "@twelvefold/kernel";
 import * as v from "valibot";
 
 /** The metrics plugin's settings. */
-export const metricsConfig = {
+export const metricsConfig = defineConfig({
   /** Where the scrape endpoint is served. */
   METRICS_PATH: v.optional(
     v.pipe(env.string({ minLength: 2 }), v.startsWith("/", "a path starting with /")),
@@ -14,4 +14,7 @@ export const metricsConfig = {
   METRICS_QUEUE_TOPICS: v.optional(env.list(), ""),
   /** Label sets kept per metric before new ones are dropped and counted. */
   METRICS_MAX_SERIES: v.optional(env.integer({ min: 1, max: 1_000_000 }), "10000"),
-};
+});
+
+/** The parsed settings. */
+export type MetricsConfig = InferConfig<typeof metricsConfig>;

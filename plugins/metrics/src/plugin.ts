@@ -1,15 +1,15 @@
-import { AppInfo, definePlugin, HttpRoutes, Meter, type Plugin, Queue } from "@twelvefold/kernel";
+import { AppInfo, type ConfigOptions, definePlugin, HttpRoutes, Meter, type Plugin, Queue } from "@twelvefold/kernel";
 import { metricsConfig } from "./config.ts";
 import { CONTENT_TYPE } from "./exposition.ts";
 import { registerQueueMetrics } from "./queue.ts";
 import { MetricRegistry } from "./registry.ts";
 import { registerProcessMetrics } from "./runtime-metrics.ts";
 
-/** Options for {@link metrics}. */
-export interface MetricsOptions {
+/** Options for {@link metrics}: values for its settings (the top config layer), and a registry. */
+export type MetricsOptions = ConfigOptions<typeof metricsConfig> & {
   /** Use this registry instead of a new one (to expose metrics registered before the app starts). */
   readonly registry?: MetricRegistry;
-}
+};
 
 /**
  * The metrics plugin: provides the Meter that other plugins register their figures with, adds
@@ -23,14 +23,16 @@ export interface MetricsOptions {
  * ```
  */
 export function metrics(options: MetricsOptions = {}): Plugin {
+  const { registry: given, ...settings } = options;
   return definePlugin({
     name: "metrics",
     config: metricsConfig,
+    options: settings,
     provides: [Meter],
     optional: [HttpRoutes, Queue],
     start({ config, get, find, provide, logger, onStop }) {
       const registry =
-        options.registry ??
+        given ??
         new MetricRegistry({
           maxSeriesPerMetric: config.METRICS_MAX_SERIES,
           onCollectError: (metric, error) => logger.warn("metric collection failed", { metric, error }),

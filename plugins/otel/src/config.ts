@@ -1,4 +1,4 @@
-import { env, type Profile, secret } from "@twelvefold/kernel";
+import { defineConfig, env, type InferConfig, secret } from "@twelvefold/kernel";
 import * as v from "valibot";
 import { samplerNames } from "./sampler.ts";
 
@@ -43,7 +43,7 @@ const protocol = env.picklist(["http/protobuf", "http/json"]);
 const milliseconds = env.integer({ min: 1, max: 600_000 });
 
 /** The standard OTEL_* variables this plugin reads. */
-export const otelConfig = (_profile: Profile) => ({
+export const otelConfig = defineConfig({
   OTEL_SDK_DISABLED: v.optional(env.boolean(), "false"),
   OTEL_SERVICE_NAME: unsetIfBlank(env.string()),
   OTEL_RESOURCE_ATTRIBUTES: unsetIfBlank(keyValues("comma-separated key=value pairs")),
@@ -72,7 +72,7 @@ export const otelConfig = (_profile: Profile) => ({
 });
 
 /** The parsed otel config. */
-export type OtelConfig = v.InferOutput<v.ObjectSchema<ReturnType<typeof otelConfig>, undefined>>;
+export type OtelConfig = InferConfig<typeof otelConfig>;
 
 /**
  * The traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given, else OTEL_EXPORTER_OTLP_ENDPOINT

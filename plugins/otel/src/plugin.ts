@@ -1,12 +1,12 @@
 import {
   AppInfo,
   type AttributeValue,
+  type ConfigOptions,
   definePlugin,
   LogContext,
-  Logger,
   noopTracer,
   type Plugin,
-  Redactor,
+  type Redactor,
   Tracer,
 } from "@twelvefold/kernel";
 import { type BatchOptions, BatchSpanProcessor, type SpanExporter } from "./batch.ts";
@@ -16,14 +16,14 @@ import { parsePropagators } from "./propagation.ts";
 import { createSampler } from "./sampler.ts";
 import { LeanTracer } from "./tracer.ts";
 
-/** Options for {@link otel}; they win over the OTEL_* variables. */
-export interface OtelOptions {
+/** Options for {@link otel}: values for its OTEL_* settings (the top config layer), and the exporter. */
+export type OtelOptions = ConfigOptions<typeof otelConfig> & {
   /**
    * Where finished spans go instead of OTLP/HTTP (tests, benchmarks, another protocol). Spans
    * still pass through the bounded batch processor.
    */
   readonly exporter?: SpanExporter;
-}
+};
 
 const SCOPE = { name: "@twelvefold/otel", version: "0.1.0" };
 const PROBLEM_LOG_INTERVAL_MS = 30_000;
@@ -41,14 +41,15 @@ const PROBLEM_LOG_INTERVAL_MS = 30_000;
  * ```
  */
 export function otel(options: OtelOptions = {}): Plugin {
+  const { exporter: given, ...settings } = options;
   let lastFailure: { at: number; message: string } | undefined;
   return definePlugin({
     name: "otel",
     config: otelConfig,
+    options: settings,
     provides: [Tracer],
     stopTimeoutMs: 15_000,
-    async start({ config, get, provide, logger, onStop }) {
-      const c = config as OtelConfig;
+    async start({ config: c, get, provide, logger, redactor: redact, onStop }) {
       if (c.OTEL_SDK_DISABLED) {
         provide(Tracer, noopTracer);
         logger.info("tracing disabled by OTEL_SDK_DISABLED");
@@ -56,8 +57,6 @@ export function otel(options: OtelOptions = {}): Plugin {
       }
       const { propagators, unknown } = parsePropagators(c.OTEL_PROPAGATORS);
       if (unknown.length > 0) logger.warn("unsupported propagators ignored", { propagators: unknown });
-      const redactor = (get(Logger) as { redactor?: unknown }).redactor;
-      const redact = redactor instanceof Redactor ? redactor : new Redactor();
 
       let lastLog = Number.NEGATIVE_INFINITY;
       let suppressed = 0;
@@ -83,7 +82,7 @@ export function otel(options: OtelOptions = {}): Plugin {
       redact.addSecrets(Object.values(headers).flatMap((value) => [value, value.replace(/^\S+\s+/, "")]));
 
       const url = tracesUrl(c);
-      let exporter = options.exporter;
+      let exporter = given;
       if (!exporter && c.OTEL_TRACES_EXPORTER === "otlp" && url) {
         exporter = await otlpHttpExporter({
           url,
@@ -137,7 +136,7 @@ export function otel(options: OtelOptions = {}): Plugin {
         logger.debug("spans flushed", { spans: queued });
       });
       logger.debug("tracing ready", {
-        exporter: options.exporter ? "custom" : url && c.OTEL_TRACES_EXPORTER === "otlp" ? "otlp" : "none",
+        exporter: given ? "custom" : url && c.OTEL_TRACES_EXPORTER === "otlp" ? "otlp" : "none",
         endpoint: url ? new URL(url).origin : undefined,
         sampler: c.OTEL_TRACES_SAMPLER,
       });

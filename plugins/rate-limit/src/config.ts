@@ -1,15 +1,15 @@
-import { env } from "@twelvefold/kernel";
+import { defineConfig, env, type InferConfig } from "@twelvefold/kernel";
 import * as v from "valibot";
 
 /** The rate-limit plugin's settings, keyed by env var name. */
-export const rateLimitConfig = {
+export const rateLimitConfig = defineConfig({
   /** Requests per minute per client under the default policy. */
   RATE_LIMIT_PER_MINUTE: v.optional(env.integer({ min: 1 }), "100"),
   /** What identifies a client under the default policy. */
   RATE_LIMIT_KEY: v.optional(env.picklist(["ip", "api-key", "subject"]), "ip"),
   /** The header that carries an API key, for the `api-key` key. */
   RATE_LIMIT_API_KEY_HEADER: v.optional(env.string({ minLength: 1 }), "x-api-key"),
-};
+});
 
 /** The parsed settings. */
-export type RateLimitConfig = { [K in keyof typeof rateLimitConfig]: v.InferOutput<(typeof rateLimitConfig)[K]> };
+export type RateLimitConfig = InferConfig<typeof rateLimitConfig>;

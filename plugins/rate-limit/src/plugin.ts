@@ -1,4 +1,5 @@
 import {
+  type ConfigOptions,
   definePlugin,
   type HttpMiddleware,
   HttpRoutes,
@@ -8,7 +9,7 @@ import {
   RateLimitStore,
   token,
 } from "@twelvefold/kernel";
-import { type RateLimitConfig, rateLimitConfig } from "./config.ts";
+import { rateLimitConfig } from "./config.ts";
 import { createRateLimiter, type RatePolicy } from "./limiter.ts";
 
 /** Builds more limiters over the app's store, for routes that need their own (after authentication, say). */
@@ -20,14 +21,14 @@ export interface RateLimiter {
 /** The rate-limit plugin's limiter factory, for apps. */
 export const RateLimiter = token<RateLimiter>("twelvefold/rate-limit/RateLimiter");
 
-/** Options of {@link rateLimit}. */
-export interface RateLimitOptions extends Partial<RateLimitConfig> {
+/** Options of {@link rateLimit}: values for its settings (the top config layer), and policies. */
+export type RateLimitOptions = ConfigOptions<typeof rateLimitConfig> & {
   /**
    * Policies checked before the default one (RATE_LIMIT_PER_MINUTE per RATE_LIMIT_KEY), first
    * match wins: `[{ name: "chat", match: "/chat/*", limit: 20 }]`.
    */
   readonly policies?: readonly RatePolicy[];
-}
+};
 
 /**
  * The rate-limit plugin: registers the limiter on every non-probe request through the kernel's
@@ -40,15 +41,15 @@ export interface RateLimitOptions extends Partial<RateLimitConfig> {
  * ```
  */
 export function rateLimit(options: RateLimitOptions = {}): Plugin {
-  const { policies = [], ...overrides } = options;
+  const { policies = [], ...settings } = options;
   return definePlugin({
     name: "rate-limit",
     config: rateLimitConfig,
+    options: settings,
     requires: [RateLimitStore, HttpRoutes],
     optional: [Meter],
     provides: [RateLimiter],
-    start({ config: parsed, get, find, provide, logger }) {
-      const config = { ...parsed, ...overrides } as RateLimitConfig;
+    start({ config, get, find, provide, logger }) {
       const store = get(RateLimitStore);
       const rejections = find(Meter)?.counter({
         name: metricNames.rateLimitRejections,
