@@ -10,6 +10,7 @@ import type {
   ToolDefinition,
 } from "@twelvefold/kernel";
 import { type AdapterFactory, type Cases, type ContractCase, registerSuite, type SuiteOptions } from "./case.ts";
+import { type Fault, type FaultServer, faultServer, faults } from "./fault-server.ts";
 
 /** Options of {@link chatModelContract}: the suite's options plus the model's capabilities. */
 export interface ChatModelContractOptions<A extends ChatModel = ChatModel> extends SuiteOptions<A> {
@@ -22,6 +23,19 @@ export interface ChatModelContractOptions<A extends ChatModel = ChatModel> exten
   readonly deterministic?: boolean;
   /** Turns on the tool-call cases: a prompt that makes this model call `tool`. */
   readonly toolCall?: { readonly prompt: string; readonly tool: ToolDefinition };
+  /**
+   * Turns on the resilience cases, which run the adapter against the kit's fault-injecting
+   * server ({@link faultServer}), one fresh server per case. They expect an adapter that retries
+   * retryable failures (429, 5xx, resets, timeouts) at least once, waits out Retry-After, times
+   * out a stream that stalls (its first-chunk and idle timeouts well under a few seconds), never
+   * retries once output reached the caller, and does not cut a slow stream that still moves.
+   */
+  readonly resilience?: {
+    /** Builds the adapter against the server's OpenAI-style base URL (`http://127.0.0.1:port/v1`). */
+    readonly connect: (baseUrl: string) => ChatModel | Promise<ChatModel>;
+    /** The trickle case's pause between events, in ms: well under the adapter's idle timeout (default 50). */
+    readonly trickleMs?: number;
+  };
 }
 
 const finishReasons: readonly FinishReason[] = ["stop", "tool_calls", "length", "content_filter"];
@@ -78,6 +92,28 @@ async function collect(stream: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
 function textOf(chunks: readonly ChatChunk[]): string {
   return chunks.map((c) => (c.type === "text" ? c.text : "")).join("");
 }
+
+/** Reads a failure's `retryable` and `status` fields, as the contract promises them. */
+function failureOf(error: unknown): { retryable: unknown; status: unknown } {
+  expect(error).toBeInstanceOf(Error);
+  const { retryable, status } = error as { retryable?: unknown; status?: unknown };
+  return { retryable, status };
+}
+
+/** Starts a fault server with `script`, builds the adapter against it, and closes the server after the case. */
+async function faulty(
+  options: ChatModelContractOptions,
+  defer: (cleanup: () => unknown) => void,
+  script: readonly Fault[],
+): Promise<{ server: FaultServer; model: ChatModel }> {
+  const server = await faultServer({ script });
+  defer(() => server.close());
+  const connect = options.resilience?.connect as NonNullable<ChatModelContractOptions["resilience"]>["connect"];
+  return { server, model: await connect(server.url) };
+}
+
+const echoRequest: ChatRequest = { messages: [{ role: "user", content: "resilience check one two" }] };
+const echoed = "echo: resilience check one two";
 
 /** The ChatModel contract's cases, as data (see {@link runCase}). */
 export const chatModelCases: readonly ContractCase<ChatModel, ChatModelContractOptions>[] = [
@@ -188,6 +224,112 @@ export const chatModelCases: readonly ContractCase<ChatModel, ChatModelContractO
       expect(after.filter((c) => c.type === "done")).toEqual([]);
     },
   },
+  {
+    name: "resilience: a 500 is retried and the retry answers",
+    needs: "resilience",
+    async run(_model, context, options) {
+      const { server, model } = await faulty(options, context.defer, [faults.serverError(), faults.ok()]);
+      const response = await model.complete(echoRequest);
+      expect(response.content).toBe(echoed);
+      expect(server.requests.map((r) => r.fault)).toEqual(["status", "ok"]);
+    },
+  },
+  {
+    name: "resilience: a 429 is retried no sooner than its Retry-After",
+    needs: "resilience",
+    async run(_model, context, options) {
+      const { server, model } = await faulty(options, context.defer, [faults.rateLimited("1"), faults.ok()]);
+      expect(textOf(await collect(model.stream(echoRequest)))).toBe(echoed);
+      const [first, second] = server.requests;
+      expect(server.requests.length).toBe(2);
+      // A lower bound only: a loaded machine can make the wait longer, never shorter.
+      expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(990);
+    },
+  },
+  {
+    name: "resilience: a stall before the first chunk times out, and the retry answers",
+    needs: "resilience",
+    async run(_model, context, options) {
+      // The stall lasts until the client gives up: only a watchdog gets past it.
+      const { server, model } = await faulty(options, context.defer, [faults.stallBeforeFirstChunk(), faults.ok()]);
+      expect(textOf(await collect(model.stream(echoRequest)))).toBe(echoed);
+      expect(server.requests.map((r) => r.fault)).toEqual(["stall_first", "ok"]);
+    },
+  },
+  {
+    name: "resilience: a stall mid-stream fails after the partial output, and is not retried",
+    needs: "resilience",
+    async run(_model, context, options) {
+      const { server, model } = await faulty(options, context.defer, [faults.stallMidStream(2), faults.ok()]);
+      const chunks: ChatChunk[] = [];
+      const reading = (async () => {
+        for await (const chunk of model.stream(echoRequest)) chunks.push(chunk);
+      })();
+      const error = await reading.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      failureOf(error);
+      expect(textOf(chunks)).toBe("echo:");
+      expect(chunks.some((c) => c.type === "done")).toBe(false);
+      expect(server.requests.length).toBe(1);
+    },
+  },
+  {
+    name: "resilience: a malformed chunk before any output is a failure that is retried, not a crash",
+    needs: "resilience",
+    async run(_model, context, options) {
+      const { server, model } = await faulty(options, context.defer, [faults.malformedChunk(1), faults.ok()]);
+      expect(textOf(await collect(model.stream(echoRequest)))).toBe(echoed);
+      expect(server.requests.map((r) => r.fault)).toEqual(["malformed", "ok"]);
+    },
+  },
+  {
+    name: "resilience: a connection reset before the answer is retried",
+    needs: "resilience",
+    async run(_model, context, options) {
+      const { server, model } = await faulty(options, context.defer, [faults.reset(0), faults.ok()]);
+      expect((await model.complete(echoRequest)).content).toBe(echoed);
+      expect(server.requests.map((r) => r.fault)).toEqual(["reset", "ok"]);
+    },
+  },
+  {
+    name: "resilience: a slow trickle that keeps moving is not cut",
+    needs: "resilience",
+    async run(_model, context, options) {
+      const trickle = faults.trickle(options.resilience?.trickleMs ?? 50);
+      const { server, model } = await faulty(options, context.defer, [trickle]);
+      expect(textOf(await collect(model.stream(echoRequest)))).toBe(echoed);
+      expect(server.requests.length).toBe(1);
+    },
+  },
+  {
+    name: "resilience: a 400 is not retried, and its failure says so with the status",
+    needs: "resilience",
+    async run(_model, context, options) {
+      const { server, model } = await faulty(options, context.defer, [faults.status(400), faults.ok()]);
+      const error = await model.complete(echoRequest).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(failureOf(error)).toEqual({ retryable: false, status: 400 });
+      expect(server.requests.length).toBe(1);
+    },
+  },
+  {
+    name: "resilience: a 429 that persists fails with retryable and the provider's status",
+    needs: "resilience",
+    async run(_model, context, options) {
+      const { server, model } = await faulty(options, context.defer, []);
+      server.setFallback(faults.rateLimited("0"));
+      const error = await model.complete(echoRequest).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(failureOf(error)).toEqual({ retryable: true, status: 429 });
+      expect(server.requests.length).toBeGreaterThan(1);
+    },
+  },
 ];
 
 /**
@@ -201,6 +343,9 @@ export const chatModelCases: readonly ContractCase<ChatModel, ChatModelContractO
  *   deterministic: true,
  *   toolCall: { prompt: "What time is it? Use the clock.", tool: clockTool },
  * });
+ * chatModelContract("openai", () => openai(), {
+ *   resilience: { connect: (baseUrl) => resilientModel(openaiModel({ model: "m", baseURL: baseUrl }), fastPolicy) },
+ * });
  * ```
  */
 export function chatModelContract<A extends ChatModel>(
@@ -211,6 +356,7 @@ export function chatModelContract<A extends ChatModel>(
   const capabilities = new Set<string>();
   if (options.deterministic) capabilities.add("deterministic");
   if (options.toolCall) capabilities.add("toolCall");
+  if (options.resilience) capabilities.add("resilience");
   registerSuite("ChatModel", name, chatModelCases as Cases<A, ChatModelContractOptions<A>>, makeAdapter, {
     ...options,
     capabilities,

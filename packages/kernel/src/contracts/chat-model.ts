@@ -56,6 +56,22 @@ export type ChatChunk =
 export interface ChatCallOptions {
   /** Aborting it cancels the call; the promise rejects (or the stream ends) with the abort reason. */
   readonly signal?: AbortSignal;
+  /**
+   * Called whenever the provider sends something, including data that yields no chunk yet (a
+   * role-only delta, tool-call arguments being written), so a stream watchdog can tell a slow
+   * but live stream from a stalled one. Adapters that never call it are timed by their chunks.
+   */
+  readonly onActivity?: () => void;
+}
+
+/**
+ * What a failed call rejects with, besides being an `Error`: whether the same request may succeed
+ * if sent again, and the provider's HTTP status when there was one. Resilience layers (retries,
+ * breakers, fallbacks) read these two fields and nothing else.
+ */
+export interface ChatModelFailure extends Error {
+  readonly retryable: boolean;
+  readonly status?: number;
 }
 
 /**
@@ -66,7 +82,9 @@ export interface ChatCallOptions {
  *   (for deterministic models), then exactly one `done` chunk carrying usage;
  * - tool calls come back with an id that a following `tool` message can answer;
  * - usage figures are present and non-negative;
- * - an aborted signal stops the call promptly and rejects with the signal's reason.
+ * - an aborted signal stops the call promptly and rejects with the signal's reason;
+ * - every other failure is a {@link ChatModelFailure}: `retryable` true for a 429, a 5xx, a
+ *   connection error or a timeout, false for a request that will not change (400, 401, 404).
  */
 export interface ChatModel {
   /** GenAI semantic-convention provider name, e.g. `"openai"`. */
