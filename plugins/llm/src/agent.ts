@@ -11,7 +11,7 @@ import {
   type Tracer,
   toolSpanOptions,
 } from "@twelvefold/kernel";
-import { LlmError } from "./errors.ts";
+import { callError, LlmError, llmErrors } from "./errors.ts";
 import type { ToolResultStore } from "./store.ts";
 import { type AnyTool, parseArguments } from "./tool.ts";
 
@@ -158,7 +158,8 @@ export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEven
   const tools = options.tools ?? [];
   const byName = new Map<string, AnyTool>();
   for (const tool of tools) {
-    if (byName.has(tool.name)) throw new LlmError("TF_LLM_TOOL", `llm: two tools are named "${tool.name}"`);
+    if (byName.has(tool.name))
+      throw llmErrors.create("TF_LLM_TOOL", { problem: `two tools are named ${JSON.stringify(tool.name)}` });
     byName.set(tool.name, tool);
   }
   const definitions = tools.map((t) => t.definition);
@@ -263,7 +264,7 @@ export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEven
     } finally {
       await iterator.return?.();
     }
-    throw new LlmError("TF_LLM_MALFORMED", `llm: "${model.model}" ended its stream without a done chunk`);
+    throw callError("TF_LLM_MALFORMED", model, "stream ended without a done chunk");
   }
 
   try {

@@ -1,4 +1,4 @@
-import { LlmError } from "./errors.ts";
+import { llmErrors } from "./errors.ts";
 
 interface Waiter {
   readonly resolve: (release: () => void) => void;
@@ -51,13 +51,7 @@ export class ConcurrencyLimit {
     return new Promise((resolve, reject) => {
       const onAbort = () => drop(signal?.reason);
       const timer = setTimeout(
-        () =>
-          drop(
-            new LlmError(
-              "TF_LLM_OVERLOADED",
-              `llm: ${this.#max} model calls in flight and none finished within ${this.#maxWaitMs} ms: try again later`,
-            ),
-          ),
+        () => drop(llmErrors.create("TF_LLM_OVERLOADED", { max: this.#max, waitMs: this.#maxWaitMs })),
         this.#maxWaitMs,
       );
       const waiter: Waiter = {

@@ -3,35 +3,55 @@
  * stable code, `retryable`, and the provider's HTTP status when there was one, so callers and the
  * resilience layer decide on fields rather than on message text.
  */
+import { defineErrors, quote, TwelvefoldError, type TwelvefoldErrorOptions } from "@twelvefold/kernel";
+
+/** Facts of a failed model call: which model, at which provider, and what went wrong. */
+interface CallFacts {
+  readonly model: string;
+  readonly provider: string;
+  readonly detail: string;
+}
+
+const call = (f: CallFacts) => `llm: ${quote(f.model)} at ${quote(f.provider)}: ${f.detail}`;
+
+const table = {
+  /** 429 from the provider; `retryAfterMs` carries its hint. */
+  TF_LLM_RATE_LIMITED: { message: call, retryable: true },
+  /** 5xx from the provider, or an error event inside a stream. */
+  TF_LLM_PROVIDER_ERROR: { message: call, retryable: true },
+  /** A 4xx other than 401, 403 and 429: the same request will fail again. */
+  TF_LLM_BAD_REQUEST: { message: call },
+  /** 401 or 403: the key is missing, wrong or not allowed this model. */
+  TF_LLM_AUTH: { message: call },
+  /** The connection failed or was reset, or a stream ended before the model finished. */
+  TF_LLM_CONNECTION: { message: call, retryable: true },
+  /** No first chunk, a stall between chunks, or the total deadline passed (`phase` says which). */
+  TF_LLM_TIMEOUT: { message: call, retryable: true },
+  /** The provider sent something that is not its protocol (bad JSON, a broken event). */
+  TF_LLM_MALFORMED: { message: call, retryable: true },
+  /** A stream failed after output had reached the caller; `delivered` says how much. Not retried. */
+  TF_LLM_STREAM_INTERRUPTED: { message: call },
+  /** The model's circuit breaker is open: failing fast until `retryAfterMs`. */
+  TF_LLM_CIRCUIT_OPEN: { message: call, retryable: true },
+  /** LLM_MAX_CONCURRENCY calls were in flight for longer than LLM_MAX_QUEUE_WAIT_MS. */
+  TF_LLM_OVERLOADED: {
+    message: (f: { max: number; waitMs: number }) =>
+      `llm: ${f.max} model calls in flight and none finished within ${f.waitMs} ms: try again later`,
+    retryable: true,
+  },
+  /** Every model of a fallback chain failed; `errors` holds each one's failure. */
+  TF_LLM_UNAVAILABLE: {
+    message: (f: { models: readonly string[]; last: string }) =>
+      `llm: every model failed (${f.models.map(quote).join(", ")}): last: ${f.last}`,
+  },
+  /** Settings that cannot work together (production without a provider). */
+  TF_LLM_CONFIG: { message: (f: { problem: string }) => `llm: ${f.problem}` },
+  /** A tool definition that cannot be offered to a model (a bad or duplicate name). */
+  TF_LLM_TOOL: { message: (f: { problem: string }) => `llm: ${f.problem}` },
+} as const;
 
 /** Stable codes of the llm plugin's errors. */
-export type LlmErrorCode =
-  /** 429 from the provider; `retryAfterMs` carries its hint. Retryable. */
-  | "TF_LLM_RATE_LIMITED"
-  /** 5xx from the provider. Retryable. */
-  | "TF_LLM_PROVIDER_ERROR"
-  /** A 4xx other than 401, 403 and 429: the same request will fail again. */
-  | "TF_LLM_BAD_REQUEST"
-  /** 401 or 403: the key is missing, wrong or not allowed this model. */
-  | "TF_LLM_AUTH"
-  /** The connection failed or was reset before an answer. Retryable. */
-  | "TF_LLM_CONNECTION"
-  /** No first chunk, a stall between chunks, or the total deadline passed (`phase` says which). Retryable. */
-  | "TF_LLM_TIMEOUT"
-  /** The provider sent something that is not its protocol (bad JSON, a broken event). Retryable. */
-  | "TF_LLM_MALFORMED"
-  /** A stream failed after output had reached the caller; `delivered` says how much. Not retried. */
-  | "TF_LLM_STREAM_INTERRUPTED"
-  /** The model's circuit breaker is open: failing fast. Retryable after `retryAfterMs`. */
-  | "TF_LLM_CIRCUIT_OPEN"
-  /** LLM_MAX_CONCURRENCY calls were in flight for longer than LLM_MAX_QUEUE_WAIT_MS. Retryable. */
-  | "TF_LLM_OVERLOADED"
-  /** Every model of a fallback chain failed; `errors` holds each one's failure. */
-  | "TF_LLM_UNAVAILABLE"
-  /** Settings that cannot work together (production without a provider, a bad price table). */
-  | "TF_LLM_CONFIG"
-  /** A tool definition that cannot be offered to a model (a bad or duplicate name). */
-  | "TF_LLM_TOOL";
+export type LlmErrorCode = keyof typeof table;
 
 /** Which watchdog limit a {@link LlmError} of code `TF_LLM_TIMEOUT` hit. */
 export type TimeoutPhase = "first_chunk" | "idle" | "deadline";
@@ -44,11 +64,8 @@ export interface Delivered {
   readonly characters: number;
 }
 
-/** Options of {@link LlmError}. */
-export interface LlmErrorOptions {
-  readonly cause?: unknown;
-  /** Overrides the code's default. */
-  readonly retryable?: boolean;
+/** Options of {@link LlmError}: the base's, and the facts of a model call. */
+export interface LlmErrorOptions extends TwelvefoldErrorOptions {
   /** The provider's HTTP status. */
   readonly status?: number;
   readonly provider?: string;
@@ -60,19 +77,10 @@ export interface LlmErrorOptions {
   readonly errors?: readonly unknown[];
 }
 
-const retryableCodes: ReadonlySet<LlmErrorCode> = new Set<LlmErrorCode>([
-  "TF_LLM_RATE_LIMITED",
-  "TF_LLM_PROVIDER_ERROR",
-  "TF_LLM_CONNECTION",
-  "TF_LLM_TIMEOUT",
-  "TF_LLM_MALFORMED",
-  "TF_LLM_CIRCUIT_OPEN",
-  "TF_LLM_OVERLOADED",
-]);
-
 /**
  * A failed model call, or a plugin setting that cannot work. `retryable` says whether the same
  * request may succeed if sent again; `status` is the provider's HTTP status when there was one.
+ * Built from the plugin's catalogue, {@link llmErrors}.
  *
  * @example
  * ```ts
@@ -80,10 +88,8 @@ const retryableCodes: ReadonlySet<LlmErrorCode> = new Set<LlmErrorCode>([
  * catch (e) { if (e instanceof LlmError && e.code === "TF_LLM_STREAM_INTERRUPTED") console.warn(e.delivered); }
  * ```
  */
-export class LlmError extends Error {
+export class LlmError extends TwelvefoldError<LlmErrorCode> {
   override name = "LlmError";
-  readonly code: LlmErrorCode;
-  readonly retryable: boolean;
   readonly status: number | undefined;
   readonly provider: string | undefined;
   readonly model: string | undefined;
@@ -92,9 +98,10 @@ export class LlmError extends Error {
   readonly delivered: Delivered | undefined;
   readonly errors: readonly unknown[] | undefined;
   constructor(code: LlmErrorCode, message: string, options: LlmErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.retryable = options.retryable ?? retryableCodes.has(code);
+    super(code, message, {
+      cause: options.cause,
+      retryable: options.retryable ?? (table[code] as { readonly retryable?: boolean }).retryable ?? false,
+    });
     this.status = options.status;
     this.provider = options.provider;
     this.model = options.model;
@@ -103,6 +110,39 @@ export class LlmError extends Error {
     this.delivered = options.delivered;
     this.errors = options.errors;
   }
+}
+
+/** The llm plugin's catalogue: `llmErrors.create(code, facts, options)`. */
+export const llmErrors = defineErrors(table, LlmError);
+
+/** The model-call codes, whose message names the model and provider. */
+export type CallErrorCode = {
+  [K in LlmErrorCode]: (typeof table)[K]["message"] extends typeof call ? K : never;
+}[LlmErrorCode];
+
+/**
+ * A failed call to `who`: the message names the model and provider, and so do the error's fields.
+ *
+ * @example
+ * ```ts
+ * throw callError("TF_LLM_TIMEOUT", model, "no first chunk within 1000 ms", { phase: "first_chunk" });
+ * ```
+ */
+export function callError(
+  code: CallErrorCode,
+  who: { readonly provider: string; readonly model: string },
+  detail: string,
+  options: LlmErrorOptions = {},
+): LlmError {
+  return llmErrors.create(
+    code,
+    { model: who.model, provider: who.provider, detail },
+    {
+      provider: who.provider,
+      model: who.model,
+      ...options,
+    },
+  );
 }
 
 /** True when `error` says the same request may succeed if sent again (any adapter's error, by its field). */
@@ -117,7 +157,7 @@ export function statusOf(error: unknown): number | undefined {
 }
 
 /** The code for an HTTP status from a provider. */
-export function codeForStatus(status: number): LlmErrorCode {
+export function codeForStatus(status: number): CallErrorCode {
   if (status === 429) return "TF_LLM_RATE_LIMITED";
   if (status === 401 || status === 403) return "TF_LLM_AUTH";
   if (status === 408) return "TF_LLM_TIMEOUT";

@@ -17,7 +17,7 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from "openai/resources/chat/completions";
-import { codeForStatus, LlmError, providerDetail, retryAfterMs } from "./errors.ts";
+import { callError, codeForStatus, LlmError, providerDetail, retryAfterMs } from "./errors.ts";
 
 /** Options of {@link openaiModel}. */
 export interface OpenAiModelOptions {
@@ -121,45 +121,44 @@ export function openaiModel(options: OpenAiModelOptions): ChatModel & { warm(): 
     return loading;
   };
 
-  const where = `llm: "${model}" at "${provider}"`;
+  const who = { provider, model };
 
   function fail(error: unknown, errors: Errors, signal: AbortSignal | undefined): unknown {
     if (signal?.aborted) return signal.reason;
     if (error instanceof LlmError) return error;
-    const facts = { cause: error, provider, model };
+    const cause = { cause: error };
     if (error instanceof errors.APIUserAbortError) {
-      return new LlmError("TF_LLM_CONNECTION", `${where}: request aborted by the client library`, facts);
+      return callError("TF_LLM_CONNECTION", who, "request aborted by the client library", cause);
     }
     if (error instanceof errors.APIConnectionTimeoutError) {
-      return new LlmError("TF_LLM_TIMEOUT", `${where}: no answer within ${options.timeoutMs ?? 600_000} ms`, {
-        ...facts,
-        phase: "deadline",
-      });
+      const ms = options.timeoutMs ?? 600_000;
+      return callError("TF_LLM_TIMEOUT", who, `no answer within ${ms} ms`, { ...cause, phase: "deadline" });
     }
     if (error instanceof errors.APIConnectionError) {
       const reason = error.cause instanceof Error ? error.cause.message : error.message;
-      return new LlmError("TF_LLM_CONNECTION", `${where}: connection failed: ${providerDetail(reason)}`, facts);
+      return callError("TF_LLM_CONNECTION", who, `connection failed: ${providerDetail(reason)}`, cause);
     }
     if (error instanceof errors.APIError) {
       const status = error.status;
       if (status === undefined) {
-        return new LlmError(
+        return callError(
           "TF_LLM_PROVIDER_ERROR",
-          `${where}: error event in the stream: ${providerDetail(error.message)}`,
-          facts,
+          who,
+          `error event in the stream: ${providerDetail(error.message)}`,
+          cause,
         );
       }
-      return new LlmError(codeForStatus(status), `${where}: ${providerDetail(error.message)}`, {
-        ...facts,
+      return callError(codeForStatus(status), who, providerDetail(error.message), {
+        ...cause,
         status,
         retryAfterMs: retryAfterMs(error.headers),
       });
     }
     if (error instanceof SyntaxError) {
-      return new LlmError("TF_LLM_MALFORMED", `${where}: malformed response: ${error.message}`, facts);
+      return callError("TF_LLM_MALFORMED", who, `malformed response: ${error.message}`, cause);
     }
     const reason = error instanceof Error ? error.message : String(error);
-    return new LlmError("TF_LLM_CONNECTION", `${where}: response failed: ${providerDetail(reason)}`, facts);
+    return callError("TF_LLM_CONNECTION", who, `response failed: ${providerDetail(reason)}`, cause);
   }
 
   function params(request: ChatRequest): ChatCompletionCreateParamsBase {
@@ -197,7 +196,7 @@ export function openaiModel(options: OpenAiModelOptions): ChatModel & { warm(): 
         throw fail(error, errors, signal);
       }
       const choice = completion.choices?.[0];
-      if (!choice) throw new LlmError("TF_LLM_MALFORMED", `${where}: response has no choices`, { provider, model });
+      if (!choice) throw callError("TF_LLM_MALFORMED", who, "response has no choices");
       const toolCalls: ToolCall[] = [];
       for (const call of choice.message.tool_calls ?? []) {
         if (call.type === "function")
@@ -247,10 +246,7 @@ export function openaiModel(options: OpenAiModelOptions): ChatModel & { warm(): 
       // The package ends the loop quietly when aborted; and a body cut short looks like an end.
       if (signal?.aborted) throw signal.reason;
       if (finish === undefined) {
-        throw new LlmError("TF_LLM_CONNECTION", `${where}: stream ended before the model finished`, {
-          provider,
-          model,
-        });
+        throw callError("TF_LLM_CONNECTION", who, "stream ended before the model finished");
       }
       const ordered = [...calls].sort(([a], [b]) => a - b);
       for (const [index, c] of ordered) {

@@ -2,7 +2,7 @@ import { Cache, ChatModel, definePlugin, Meter, type Plugin, type Profile, Trace
 import { type AgentEvent, type AgentOptions, runAgent } from "./agent.ts";
 import { ConcurrencyLimit } from "./concurrency.ts";
 import { type LlmConfig, llmConfig } from "./config.ts";
-import { LlmError } from "./errors.ts";
+import { llmErrors } from "./errors.ts";
 import { localModel } from "./local.ts";
 import { openaiModel } from "./openai.ts";
 import { type ResilientModel, resilientModel } from "./resilient.ts";
@@ -40,18 +40,18 @@ type Provider = "openai" | "local";
 export function chooseProvider(config: LlmConfig, profile: Profile): Provider {
   const configured = Boolean(config.OPENAI_API_KEY || config.OPENAI_BASE_URL);
   if (config.LLM_PROVIDER === "openai" && !configured) {
-    throw new LlmError(
-      "TF_LLM_CONFIG",
-      "llm: LLM_PROVIDER is openai but neither OPENAI_API_KEY nor OPENAI_BASE_URL is set: set the key for OpenAI, or the base URL of a compatible server",
-    );
+    throw llmErrors.create("TF_LLM_CONFIG", {
+      problem:
+        "LLM_PROVIDER is openai but neither OPENAI_API_KEY nor OPENAI_BASE_URL is set: set the key for OpenAI, or the base URL of a compatible server",
+    });
   }
   if (config.LLM_PROVIDER !== "auto") return config.LLM_PROVIDER;
   if (configured) return "openai";
   if (profile === "production") {
-    throw new LlmError(
-      "TF_LLM_CONFIG",
-      "llm: no model provider configured in production: set OPENAI_API_KEY or OPENAI_BASE_URL, or LLM_PROVIDER=local to serve the local deterministic model on purpose",
-    );
+    throw llmErrors.create("TF_LLM_CONFIG", {
+      problem:
+        "no model provider configured in production: set OPENAI_API_KEY or OPENAI_BASE_URL, or LLM_PROVIDER=local to serve the local deterministic model on purpose",
+    });
   }
   return "local";
 }

@@ -9,7 +9,7 @@ import type {
 } from "@twelvefold/kernel";
 import { type BreakerOptions, type BreakerState, CircuitBreaker, defaultBreakerOptions } from "./breaker.ts";
 import type { ConcurrencyLimit } from "./concurrency.ts";
-import { type Delivered, isRetryable, LlmError, statusOf } from "./errors.ts";
+import { callError, type Delivered, isRetryable, type LlmError, llmErrors, statusOf } from "./errors.ts";
 import { defaultRetryPolicy, type RetryPolicy, retryDelay, sleep } from "./retry.ts";
 import { createInstruments, type Instruments } from "./telemetry.ts";
 import { defaultWatchdogLimits, type WatchdogLimits, watchCall, watchStream } from "./watchdog.ts";
@@ -65,40 +65,35 @@ function judge(breaker: CircuitBreaker, error: unknown): void {
 }
 
 function circuitOpen(model: ChatModel, retryAfterMs: number): LlmError {
-  return new LlmError(
+  return callError(
     "TF_LLM_CIRCUIT_OPEN",
-    `llm: "${model.model}" at "${model.provider}": circuit open after repeated failures: next probe in ${retryAfterMs} ms`,
-    { provider: model.provider, model: model.model, retryAfterMs },
+    model,
+    `circuit open after repeated failures: next probe in ${retryAfterMs} ms`,
+    {
+      retryAfterMs,
+    },
   );
 }
 
 function interrupted(model: ChatModel, error: unknown, delivered: Delivered): LlmError {
   const reason = error instanceof Error ? error.message : String(error);
-  return new LlmError(
+  return callError(
     "TF_LLM_STREAM_INTERRUPTED",
-    `llm: "${model.model}" at "${model.provider}": stream failed after ${delivered.chunks} chunks (${delivered.characters} characters) reached the caller, so it is not retried: ${reason}`,
-    {
-      cause: error,
-      retryable: false,
-      status: statusOf(error),
-      provider: model.provider,
-      model: model.model,
-      delivered,
-    },
+    model,
+    `stream failed after ${delivered.chunks} chunks (${delivered.characters} characters) reached the caller, so it is not retried: ${reason}`,
+    { cause: error, status: statusOf(error), delivered },
   );
 }
 
 function exhausted(chain: readonly Link[], errors: readonly unknown[]): unknown {
   if (errors.length === 1) return errors[0];
   const last = errors.at(-1);
-  const names = chain.map((l) => `"${l.model.model}"`).join(", ");
   const reason = last instanceof Error ? last.message : String(last);
-  return new LlmError("TF_LLM_UNAVAILABLE", `llm: every model failed (${names}): last: ${reason}`, {
-    cause: last,
-    retryable: errors.every(isRetryable),
-    status: statusOf(last),
-    errors,
-  });
+  return llmErrors.create(
+    "TF_LLM_UNAVAILABLE",
+    { models: chain.map((l) => l.model.model), last: reason },
+    { cause: last, retryable: errors.every(isRetryable), status: statusOf(last), errors },
+  );
 }
 
 /**

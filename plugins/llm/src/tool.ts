@@ -1,7 +1,7 @@
 import type { Logger, ToolDefinition } from "@twelvefold/kernel";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import * as v from "valibot";
-import { LlmError } from "./errors.ts";
+import { llmErrors } from "./errors.ts";
 
 /** What a tool's `run` gets besides its validated input. */
 export interface ToolContext {
@@ -67,10 +67,9 @@ export type AnyTool = Tool<v.GenericSchema>;
  */
 export function defineTool<S extends v.GenericSchema>(spec: ToolSpec<S>): Tool<S> {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(spec.name)) {
-    throw new LlmError(
-      "TF_LLM_TOOL",
-      `llm: invalid tool name ${JSON.stringify(spec.name)}: use 1 to 64 letters, digits, _ or -`,
-    );
+    throw llmErrors.create("TF_LLM_TOOL", {
+      problem: `invalid tool name ${JSON.stringify(spec.name)}: use 1 to 64 letters, digits, _ or -`,
+    });
   }
   const { $schema: _draft, ...parameters } = toJsonSchema(spec.input, { errorMode: "ignore" }) as Record<
     string,

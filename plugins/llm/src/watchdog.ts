@@ -1,5 +1,5 @@
 import type { ChatCallOptions } from "@twelvefold/kernel";
-import { LlmError, type TimeoutPhase } from "./errors.ts";
+import { callError, type TimeoutPhase } from "./errors.ts";
 
 /** The stream watchdog's limits, in ms; 0 turns one off. */
 export interface WatchdogLimits {
@@ -82,14 +82,7 @@ class Timers {
   };
 
   #fire(phase: TimeoutPhase, ms: number): void {
-    const { provider, model } = this.#who;
-    this.controller.abort(
-      new LlmError("TF_LLM_TIMEOUT", `llm: "${model}" at "${provider}": ${describe[phase]} within ${ms} ms`, {
-        phase,
-        provider,
-        model,
-      }),
-    );
+    this.controller.abort(callError("TF_LLM_TIMEOUT", this.#who, `${describe[phase]} within ${ms} ms`, { phase }));
   }
 }
 
