@@ -113,3 +113,12 @@ export {
   type TokenType,
   token,
 } from "./src/token.ts";
+export {
+  defineJob,
+  type Job,
+  type JobContext,
+  type JobDefinition,
+  type JobEnqueueOptions,
+  type PayloadSchema,
+} from "./src/worker/job.ts";
+export { WorkerJobs, type WorkerOptions, worker, workerConfig } from "./src/worker/worker.ts";

@@ -204,6 +204,20 @@ const kernelTable = {
     message: (f: { command: string; token: string }) =>
       `admin: ${f.command}: asked for ${quote(f.token)}, but this command runs without starting the app`,
   },
+  TF_JOB_INVALID: {
+    message: (f: { topic: string; problem: string }) => `worker: job ${quote(f.topic)}: ${f.problem}`,
+  },
+  TF_JOB_INVALID_PAYLOAD: {
+    message: (f: { topic: string; problems: readonly string[] }) =>
+      `worker: job ${quote(f.topic)}: the payload does not match its schema: ${f.problems.join("; ")}`,
+  },
+  TF_WORKER_DUPLICATE_TOPIC: {
+    message: (f: { topic: string }) => `worker: two jobs consume ${quote(f.topic)}: a topic has one job`,
+  },
+  TF_WORKER_LATE_JOB: {
+    message: (f: { topic: string }) =>
+      `worker: cannot add job ${quote(f.topic)} after the worker subscribed: add it during start`,
+  },
   TF_APP_STOP_FAILED: {
     message: (f: { app: string; count: number }) => `${f.app}: ${f.count} problem(s) while stopping`,
   },
