@@ -1,9 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { definePlugin, HttpRoutes, Meter, override, Tracer } from "@twelvefold/kernel";
+import * as v from "valibot";
 import { rawExchange } from "../../../test/raw.ts";
 import { startApp } from "../test/start.ts";
 import { HttpApp, HttpListener } from "./plugin.ts";
+import { PROBLEM_JSON } from "./problem.ts";
 import { fakeMeter, fakeTracer } from "./testdata/fakes.ts";
+import { readJson } from "./validate.ts";
 
 const routes = definePlugin({
   name: "routes",
@@ -124,5 +127,42 @@ describe("one normalized path", () => {
     expect(new Set(seen)).toEqual(new Set(["/items/7 /items/:id"]));
     const lines = t.logs.filter((l) => l.message === "request");
     expect(new Set(lines.map((l) => `${l.path} ${l.route}`))).toEqual(new Set(["/items/7 /items/:id"]));
+  });
+});
+
+describe("JSON bodies", () => {
+  const Note = v.object({ text: v.string() });
+  const notes = definePlugin({
+    name: "notes",
+    requires: [HttpApp],
+    start({ get }) {
+      get(HttpApp).post("/notes", async (c) => c.json(await readJson(c, Note), 201));
+    },
+  });
+
+  test("need application/json or a +json type: a form or text/plain POST is a 415 and never reaches the handler", async () => {
+    await using t = await startApp([notes]);
+    const post = (contentType: string | undefined) =>
+      t.fetch("/notes", {
+        method: "POST",
+        headers: contentType === undefined ? {} : { "content-type": contentType },
+        body: new TextEncoder().encode('{"text":"hi"}'),
+      });
+    for (const type of [
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data; boundary=x",
+      undefined,
+    ]) {
+      const refused = await post(type);
+      expect(refused.status).toBe(415);
+      expect(refused.headers.get("content-type")).toBe(PROBLEM_JSON);
+      expect(((await refused.json()) as { code: string }).code).toBe("TF_HTTP_UNSUPPORTED_MEDIA_TYPE");
+    }
+    for (const type of ["application/json", "Application/JSON; charset=utf-8", "application/merge-patch+json"]) {
+      const accepted = await post(type);
+      expect(accepted.status).toBe(201);
+      expect(await accepted.json()).toEqual({ text: "hi" });
+    }
   });
 });

@@ -33,6 +33,12 @@ const table = {
     type: "body-too-large",
     message: (f: { limit: number }) => `http: request body exceeds ${f.limit} bytes`,
   },
+  TF_HTTP_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    title: "Unsupported media type",
+    type: "unsupported-media-type",
+    message: (f: { expected: string; got: string }) => `http: request body must be ${f.expected}: got "${f.got}"`,
+  },
   TF_HTTP_RATE_LIMITED: {
     status: 429,
     title: "Too many requests",

@@ -154,9 +154,14 @@ describe("http plugin", () => {
     expect(response.status).toBe(422);
     const body = (await response.json()) as { invalid_params: Array<{ name: string }> };
     expect(body.invalid_params.map((p) => p.name).sort()).toEqual(["count", "name"]);
-    const malformed = await t.handle("/items", { method: "POST", body: "{nope" });
+    const json = { "content-type": "application/json" };
+    const malformed = await t.handle("/items", { method: "POST", headers: json, body: "{nope" });
     expect(malformed.status).toBe(400);
-    const ok = await t.handle("/items", { method: "POST", body: JSON.stringify({ name: "a", count: 2 }) });
+    const ok = await t.handle("/items", {
+      method: "POST",
+      headers: json,
+      body: JSON.stringify({ name: "a", count: 2 }),
+    });
     expect(ok.status).toBe(201);
   });
 
@@ -173,7 +178,12 @@ describe("http plugin", () => {
   test("a chunked body (no Content-Length) is counted as it is read: over the limit it is a problem+json 413", async () => {
     await using t = await startApp([routes], { env: { HTTP_BODY_LIMIT_BYTES: "1000" } });
     const post = (path: string, bytes: number) =>
-      t.fetch(path, { method: "POST", body: chunked(bytes), duplex: "half" } as RequestInit);
+      t.fetch(path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: chunked(bytes),
+        duplex: "half",
+      } as RequestInit);
     const within = await post("/echo", 1000);
     expect(within.status).toBe(200);
     expect(await within.text()).toBe("1000");
