@@ -57,6 +57,7 @@ export * from "./src/contracts/health.ts";
 export * from "./src/contracts/http.ts";
 export * from "./src/contracts/lock.ts";
 export * from "./src/contracts/logger.ts";
+export * from "./src/contracts/problem.ts";
 export * from "./src/contracts/queue.ts";
 export * from "./src/contracts/rate-limit.ts";
 export * from "./src/contracts/telemetry.ts";

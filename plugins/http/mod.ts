@@ -23,6 +23,19 @@
  * await createApp({ name: "notes", plugins: [http(), notes] }).run();
  * ```
  */
+
+/**
+ * @deprecated The problem+json builder and its types moved beside the kernel's http contract:
+ * import them from `@twelvefold/kernel`. These re-exports go once every caller has moved.
+ */
+export {
+  PROBLEM_BASE,
+  PROBLEM_JSON,
+  type Problem,
+  type ProblemOptions,
+  problemResponse,
+  problemTypes,
+} from "@twelvefold/kernel";
 export { type AuthOptions, createAuth, HttpAuth } from "./src/auth.ts";
 export { type ProxyCheck, resolveClientIp, trustedProxies } from "./src/client-ip.ts";
 export { type HttpConfig, httpConfig } from "./src/config.ts";
@@ -34,18 +47,8 @@ export {
   type HttpErrorOptions,
   httpErrors,
   type InvalidParam,
-  PROBLEM_BASE,
-  problemTypes,
 } from "./src/errors.ts";
 export { honoMiddleware } from "./src/middleware.ts";
 export { HttpApp, HttpListener, type HttpOptions, http } from "./src/plugin.ts";
-export {
-  errorResponse,
-  invalidParams,
-  PROBLEM_JSON,
-  type Problem,
-  type ProblemOptions,
-  problemResponse,
-  validationError,
-} from "./src/problem.ts";
+export { errorResponse, invalidParams, validationError } from "./src/problem.ts";
 export { readJson } from "./src/validate.ts";

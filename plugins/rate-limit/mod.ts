@@ -19,7 +19,7 @@
  */
 export { type RateLimitConfig, rateLimitConfig } from "./src/config.ts";
 export { type RateLimitErrorCode, RateLimitPolicyError } from "./src/errors.ts";
-export { policyHeader, RATE_LIMITED_TYPE, rateLimitHeader } from "./src/headers.ts";
+export { policyHeader, rateLimitHeader } from "./src/headers.ts";
 export {
   createRateLimiter,
   type RateKey,

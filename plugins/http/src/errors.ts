@@ -2,7 +2,7 @@
  * The http plugin's error catalogue. An {@link HttpError} thrown from a handler becomes an
  * `application/problem+json` response (RFC 9457) whose `type` is stable per {@link HttpErrorCode}.
  */
-import { defineErrors, TwelvefoldError, type TwelvefoldErrorOptions } from "@twelvefold/kernel";
+import { defineErrors, problemTypes, TwelvefoldError, type TwelvefoldErrorOptions } from "@twelvefold/kernel";
 
 const reason = (f: { reason: string }) => `http: ${f.reason}`;
 
@@ -11,79 +11,55 @@ const reason = (f: { reason: string }) => `http: ${f.reason}`;
  * template, and whether a client may retry.
  */
 const table = {
-  TF_HTTP_BAD_REQUEST: { status: 400, title: "Bad request", type: "bad-request", message: reason },
+  TF_HTTP_BAD_REQUEST: { ...problemTypes.TF_HTTP_BAD_REQUEST, message: reason },
   TF_HTTP_VALIDATION: {
-    status: 422,
-    title: "Validation failed",
-    type: "validation",
+    ...problemTypes.TF_HTTP_VALIDATION,
     message: (f: { count: number }) => `http: request failed validation: ${f.count} problem(s)`,
   },
-  TF_HTTP_UNAUTHORIZED: { status: 401, title: "Unauthorized", type: "unauthorized", message: reason },
-  TF_HTTP_FORBIDDEN: { status: 403, title: "Forbidden", type: "forbidden", message: reason },
-  TF_HTTP_NOT_FOUND: { status: 404, title: "Not found", type: "not-found", message: reason },
+  TF_HTTP_UNAUTHORIZED: { ...problemTypes.TF_HTTP_UNAUTHORIZED, message: reason },
+  TF_HTTP_FORBIDDEN: { ...problemTypes.TF_HTTP_FORBIDDEN, message: reason },
+  TF_HTTP_NOT_FOUND: { ...problemTypes.TF_HTTP_NOT_FOUND, message: reason },
   TF_HTTP_METHOD_NOT_ALLOWED: {
-    status: 405,
-    title: "Method not allowed",
-    type: "method-not-allowed",
+    ...problemTypes.TF_HTTP_METHOD_NOT_ALLOWED,
     message: reason,
   },
   TF_HTTP_BODY_TOO_LARGE: {
-    status: 413,
-    title: "Request body too large",
-    type: "body-too-large",
+    ...problemTypes.TF_HTTP_BODY_TOO_LARGE,
     message: (f: { limit: number }) => `http: request body exceeds ${f.limit} bytes`,
   },
   TF_HTTP_UNSUPPORTED_MEDIA_TYPE: {
-    status: 415,
-    title: "Unsupported media type",
-    type: "unsupported-media-type",
+    ...problemTypes.TF_HTTP_UNSUPPORTED_MEDIA_TYPE,
     message: (f: { expected: string; got: string }) => `http: request body must be ${f.expected}: got "${f.got}"`,
   },
   TF_HTTP_RATE_LIMITED: {
-    status: 429,
-    title: "Too many requests",
-    type: "rate-limited",
+    ...problemTypes.TF_HTTP_RATE_LIMITED,
     message: reason,
     retryable: true,
   },
   TF_HTTP_UNAVAILABLE: {
-    status: 503,
-    title: "Service unavailable",
-    type: "unavailable",
+    ...problemTypes.TF_HTTP_UNAVAILABLE,
     message: reason,
     retryable: true,
   },
   TF_HTTP_TIMEOUT: {
-    status: 504,
-    title: "Request timed out",
-    type: "timeout",
+    ...problemTypes.TF_HTTP_TIMEOUT,
     message: (f: { timeoutMs: number }) => `http: request timed out after ${f.timeoutMs} ms`,
     retryable: true,
   },
-  TF_HTTP_INTERNAL: { status: 500, title: "Internal server error", type: "internal", message: reason },
+  TF_HTTP_INTERNAL: { ...problemTypes.TF_HTTP_INTERNAL, message: reason },
   TF_HTTP_DRAIN_DEADLINE: {
-    status: 503,
-    title: "Shutting down",
-    type: "unavailable",
+    ...problemTypes.TF_HTTP_DRAIN_DEADLINE,
     message: (f: { aborted: number }) => `http: drain deadline passed: aborted ${f.aborted} request(s) still running`,
     retryable: true,
   },
   TF_HTTP_ROUTES_CLOSED: {
-    status: 500,
-    title: "Internal server error",
-    type: "internal",
+    ...problemTypes.TF_HTTP_ROUTES_CLOSED,
     message: (f: { what: string }) => `http: cannot add ${f.what} after the first request: add it during start`,
   },
 } as const;
 
 /** Stable codes; each maps to one problem `type` URI and one status. */
 export type HttpErrorCode = keyof typeof table;
-
-/** Status, title and problem type of each code. */
-export const problemTypes: Readonly<Record<HttpErrorCode, { status: number; title: string; type: string }>> = table;
-
-/** Prefix of every problem `type`; the code's slug follows it. */
-export const PROBLEM_BASE = "https://twelvefold.dev/problems/";
 
 /** One failing field of a validation problem. */
 export interface InvalidParam {
@@ -123,7 +99,7 @@ export class HttpError extends TwelvefoldError<HttpErrorCode> {
   readonly headers: Readonly<Record<string, string>> | undefined;
   constructor(code: HttpErrorCode, message: string, options: HttpErrorOptions = {}) {
     super(code, message, { retryable: (table[code] as { retryable?: boolean }).retryable, ...options });
-    this.status = problemTypes[code].status;
+    this.status = table[code].status;
     this.detail = options.detail;
     this.extensions = options.extensions;
     this.headers = options.headers;

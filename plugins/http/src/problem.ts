@@ -1,60 +1,9 @@
+import { problemResponse } from "@twelvefold/kernel";
 import type { BaseIssue } from "valibot";
-import {
-  type HttpError,
-  type HttpErrorCode,
-  httpErrors,
-  type InvalidParam,
-  PROBLEM_BASE,
-  problemTypes,
-} from "./errors.ts";
+import { type HttpError, httpErrors, type InvalidParam } from "./errors.ts";
 
-/** The media type of every error body. */
-export const PROBLEM_JSON = "application/problem+json";
-
-/** An RFC 9457 problem object as this plugin writes it. */
-export interface Problem {
-  readonly type: string;
-  readonly title: string;
-  readonly status: number;
-  readonly detail?: string;
-  readonly instance?: string;
-  readonly code: HttpErrorCode;
-  readonly request_id?: string;
-  readonly [extension: string]: unknown;
-}
-
-/** Options for {@link problemResponse}. */
-export interface ProblemOptions {
-  readonly detail?: string;
-  readonly requestId?: string;
-  readonly extensions?: Readonly<Record<string, unknown>>;
-  readonly headers?: Readonly<Record<string, string>>;
-}
-
-/**
- * Builds an `application/problem+json` response for a code: stable `type`, `title` and status,
- * plus the request id so a user can quote it to support.
- *
- * @example
- * ```ts
- * return problemResponse("TF_HTTP_NOT_FOUND", { detail: "No such session" });
- * ```
- */
-export function problemResponse(code: HttpErrorCode, options: ProblemOptions = {}): Response {
-  const known = problemTypes[code];
-  const body: Problem = {
-    type: PROBLEM_BASE + known.type,
-    title: known.title,
-    status: known.status,
-    code,
-    ...(options.detail === undefined ? {} : { detail: options.detail }),
-    ...(options.requestId === undefined ? {} : { request_id: options.requestId }),
-    ...options.extensions,
-  };
-  const headers = new Headers(options.headers);
-  headers.set("content-type", PROBLEM_JSON);
-  return new Response(JSON.stringify(body), { status: known.status, headers });
-}
+// The builder lives beside the kernel's http contract; the plugin's own files import it from here.
+export { PROBLEM_JSON, problemResponse } from "@twelvefold/kernel";
 
 /** The response for an {@link HttpError}. */
 export function errorResponse(error: HttpError, requestId: string | undefined): Response {

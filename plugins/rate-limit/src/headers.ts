@@ -1,4 +1,4 @@
-import type { RateLimitResult } from "@twelvefold/kernel";
+import { problemResponse, quote, type RateLimitResult } from "@twelvefold/kernel";
 
 /**
  * The IETF rate-limit header fields (draft-ietf-httpapi-ratelimit-headers, structured fields):
@@ -14,22 +14,14 @@ export function rateLimitHeader(name: string, result: RateLimitResult): string {
   return `"${name}";r=${result.remaining};t=${Math.ceil(result.resetMs / 1000)}`;
 }
 
-/** Problem `type` of a rejection; the same URI the http plugin uses for its 429s. */
-export const RATE_LIMITED_TYPE = "https://twelvefold.dev/problems/rate-limited";
-
-/** A 429 with `Retry-After` and an `application/problem+json` body. */
+/** A 429 with `Retry-After` and the kernel's `application/problem+json` body for TF_HTTP_RATE_LIMITED. */
 export function rejection(policy: string, result: RateLimitResult, requestId: string, headers: Headers): Response {
   const retryAfter = Math.max(1, Math.ceil(result.resetMs / 1000));
   headers.set("retry-after", String(retryAfter));
-  headers.set("content-type", "application/problem+json");
-  const body = {
-    type: RATE_LIMITED_TYPE,
-    title: "Too many requests",
-    status: 429,
-    code: "TF_HTTP_RATE_LIMITED",
-    detail: `The "${policy}" limit of ${result.limit} requests is used up; retry in ${retryAfter} s`,
-    request_id: requestId,
-    retry_after: retryAfter,
-  };
-  return new Response(JSON.stringify(body), { status: 429, headers });
+  return problemResponse("TF_HTTP_RATE_LIMITED", {
+    detail: `The ${quote(policy)} limit of ${result.limit} requests is used up; retry in ${retryAfter} s`,
+    requestId,
+    extensions: { retry_after: retryAfter },
+    headers,
+  });
 }
