@@ -132,9 +132,10 @@ export const queueCases: readonly ContractCase<Queue, QueueContractOptions>[] = 
       };
       const options = { visibilityTimeoutMs: RENEWED_VISIBILITY_MS };
       const busy = recorder(queue, topic, context, handle, options);
+      await queue.enqueue(topic, "long job");
+      await context.eventually("the delivery", () => leases.length === 1);
       // A second consumer stands by: it would get the message if the lease lapsed.
       const standby = recorder(queue, topic, context, async () => {}, options);
-      await queue.enqueue(topic, "long job");
       await sleep(RENEWED_VISIBILITY_MS * 3);
       await context.eventually("the job done", () => leases.length === 2);
       await sleep(RENEWED_VISIBILITY_MS * 2);

@@ -117,6 +117,20 @@ describe("memoryQueue", () => {
     gate.release();
   });
 
+  test("close with a deadline stops waiting for a handler once the deadline passes", async () => {
+    const queue = memoryQueue();
+    const gate = latch();
+    queue.consume("t", () => gate.promise);
+    await queue.enqueue("t", 1);
+    while ((await queue.stats("t")).inFlight === 0) await sleep(1);
+    const deadline = new AbortController();
+    const closing = queue.close();
+    const bounded = queue.close({ signal: deadline.signal });
+    deadline.abort();
+    await Promise.all([closing, bounded]);
+    gate.release();
+  });
+
   test("release refuses a negative delay", async () => {
     await using queue = memoryQueue();
     const errors: unknown[] = [];

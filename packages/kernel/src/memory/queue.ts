@@ -16,8 +16,11 @@ import { checkTtl } from "./options.ts";
 
 /** The memory queue, plus `close()` for tests and hand-wired apps. */
 export interface MemoryQueue extends Queue, AsyncDisposable {
-  /** Stops every consumer (letting handlers in hand finish) and clears its timers. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Stops every consumer (letting handlers in hand finish, up to `options.signal`) and clears its
+   * timers. Idempotent.
+   */
+  close(options?: StopOptions): Promise<void>;
 }
 
 interface Stored {
@@ -206,10 +209,12 @@ class MemoryQueueImpl implements MemoryQueue {
     };
   }
 
-  close(): Promise<void> {
+  close(options: StopOptions = {}): Promise<void> {
+    const consumers = [...this.#topics.values()].flatMap((t) => t.consumers);
+    // A later close with a deadline still bounds the wait of the first.
+    if (this.#closed && options.signal) for (const consumer of consumers) void consumer.stop(options);
     this.#closed ??= (async () => {
-      const consumers = [...this.#topics.values()].flatMap((t) => t.consumers);
-      await Promise.all(consumers.map((c) => c.stop()));
+      await Promise.all(consumers.map((c) => c.stop(options)));
       for (const topic of this.#topics.values()) {
         clearTimeout(topic.timer);
         topic.timer = undefined;
