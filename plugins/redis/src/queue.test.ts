@@ -70,7 +70,14 @@ describe.if(redisAvailable)("redis Queue", () => {
     const other = `deleted-${crypto.randomUUID()}`;
     const taken = latch();
     const held = latch();
-    const first = queue.consume(other, () => (taken.release(), held.promise), { visibilityTimeoutMs: 60 });
+    const first = queue.consume(
+      other,
+      () => {
+        taken.release();
+        return held.promise;
+      },
+      { visibilityTimeoutMs: 60 },
+    );
     await queue.enqueue(other, "doomed too");
     await taken.promise;
     await first.stop({ signal: AbortSignal.abort() });
@@ -99,9 +106,17 @@ describe.if(redisAvailable)("redis Queue", () => {
     const tracer: Tracer = {
       ...noopTracer,
       startSpan(name, options) {
-        const record: { name: string; attributes: unknown; status?: string } = { name, attributes: options?.attributes };
+        const record: { name: string; attributes: unknown; status?: string } = {
+          name,
+          attributes: options?.attributes,
+        };
         spans.push(record);
-        return { ...noopTracer.startSpan(name), setStatus: (status: string) => void (record.status = status) } as Span;
+        return {
+          ...noopTracer.startSpan(name),
+          setStatus: (status: string) => {
+            record.status = status;
+          },
+        } as Span;
       },
     };
     const prefix = uniquePrefix();
