@@ -48,6 +48,14 @@ export {
   httpErrors,
   type InvalidParam,
 } from "./src/errors.ts";
+export {
+  type ManagementConfig,
+  ManagementListener,
+  type ManagementOptions,
+  management,
+  managementConfig,
+  runsManagement,
+} from "./src/management.ts";
 export { honoMiddleware } from "./src/middleware.ts";
 export { HttpApp, HttpListener, type HttpOptions, http } from "./src/plugin.ts";
 export { errorResponse, invalidParams, validationError } from "./src/problem.ts";

@@ -95,6 +95,8 @@ export function http(options: HttpOptions = {}): Plugin {
   const { runtime: givenRuntime, ...settings } = options;
   return definePlugin({
     name: "http",
+    // The web process type; worker and scheduler serve their probes with the management plugin.
+    processes: ["web"],
     config: httpConfig,
     options: settings,
     check: checkHttpConfig,

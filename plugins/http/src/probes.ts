@@ -52,24 +52,39 @@ async function safeHealth(lifecycle: Lifecycle): Promise<HealthReport | undefine
   }
 }
 
+/** `/livez`: the process answers. */
+export function livezResponse(): Response {
+  return new Response('{"status":"alive"}', { headers: NO_STORE });
+}
+
+/** `/readyz`: 200 from ready until draining, else 503 with the phase and the failing checks. */
+export function readyzResponse(lifecycle: Lifecycle): Response | Promise<Response> {
+  if (lifecycle.ready) return new Response('{"status":"ready"}', { headers: NO_STORE });
+  return notReady(lifecycle);
+}
+
+/** `/health`: the aggregated report; 503 when down. */
+export async function healthResponse(lifecycle: Lifecycle): Promise<Response> {
+  const report = await lifecycle.health();
+  return new Response(JSON.stringify(healthBody(report)), {
+    status: report.status === "down" ? 503 : 200,
+    headers: NO_STORE,
+  });
+}
+
 /**
  * Adds `/livez` (the process answers), `/readyz` (200 from ready until draining, else 503 with
  * the failing checks) and `/health` (the aggregated report; 503 when down) to the app.
  */
 export function addProbes(app: Hono<HttpEnv>, lifecycle: Lifecycle): void {
   app.get("/livez", function livez() {
-    return new Response('{"status":"alive"}', { headers: NO_STORE });
+    return livezResponse();
   });
   app.get("/readyz", function readyz() {
-    if (lifecycle.ready) return new Response('{"status":"ready"}', { headers: NO_STORE });
-    return notReady(lifecycle);
+    return readyzResponse(lifecycle);
   });
-  app.get("/health", async function health() {
-    const report = await lifecycle.health();
-    return new Response(JSON.stringify(healthBody(report)), {
-      status: report.status === "down" ? 503 : 200,
-      headers: NO_STORE,
-    });
+  app.get("/health", function health() {
+    return healthResponse(lifecycle);
   });
 }
 
