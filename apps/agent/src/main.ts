@@ -1,0 +1,3 @@
+import { agentApp } from "./app.ts";
+
+await agentApp().run();
