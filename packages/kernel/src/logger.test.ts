@@ -21,6 +21,21 @@ function capture(options: Partial<LoggerOptions> = {}) {
 }
 
 describe("createLogger", () => {
+  test("a tap gets every line as written, redacted, until removed; one that throws loses nothing", () => {
+    const { log, lines } = capture();
+    const tapped: Array<[string, string]> = [];
+    log.tap(() => {
+      throw new Error("broken listener");
+    });
+    const untap = log.tap((line, level) => tapped.push([level, line]));
+    log.warn("disk low", { password: "hunter2", free_mb: 12 });
+    untap();
+    log.info("after");
+    expect(lines).toHaveLength(2);
+    expect(tapped).toEqual([["warn", lines[0] as string]]);
+    expect(tapped[0]?.[1]).not.toContain("hunter2");
+  });
+
   test("writes one JSON object per line with timestamp, level, message, base and the caller's fields", () => {
     const { log, lines, parsed } = capture({ base: { service: "agent", version: "1.2.3", environment: "staging" } });
     log.info("session created", { session: "s-1", count: 2 });

@@ -21,6 +21,7 @@ export interface LoggerOptions {
 /** The kernel's logger: the Logger contract plus the {@link LogContext} mixin registry. */
 export interface KernelLogger extends Logger, LogContext {
   readonly redactor: Redactor;
+  tap(listener: (line: string, level: LogLevel) => void): () => void;
   setLevel(level: LogLevel | "silent"): void;
   setFormat(format: "json" | "pretty"): void;
   /** The format lines are written in now. */
@@ -50,6 +51,7 @@ interface Shared {
   format: "json" | "pretty";
   base: Constant;
   mixins: Array<() => LogFields | undefined>;
+  taps: Array<(line: string, level: LogLevel) => void>;
   readonly write: (line: string) => unknown;
   readonly redactor: Redactor;
   readonly clock: () => number;
@@ -72,6 +74,7 @@ export function createLogger(options: LoggerOptions): KernelLogger {
     format: options.format ?? "json",
     base: new Constant(options.base ?? {}),
     mixins: [],
+    taps: [],
     write: options.write,
     redactor: options.redactor ?? new Redactor(),
     clock: options.clock ?? Date.now,
@@ -84,6 +87,12 @@ export function createLogger(options: LoggerOptions): KernelLogger {
       shared.mixins.push(mixin);
       return () => {
         shared.mixins = shared.mixins.filter((m) => m !== mixin);
+      };
+    },
+    tap(listener: (line: string, level: LogLevel) => void) {
+      shared.taps = [...shared.taps, listener];
+      return () => {
+        shared.taps = shared.taps.filter((t) => t !== listener);
       };
     },
     setLevel(level: LogLevel | "silent") {
@@ -102,13 +111,23 @@ function makeLogger(shared: Shared, bound: Constant | undefined, raw?: LogFields
   const prefix = new Prefix();
   const emit = (level: LogLevel, message: string, fields: LogFields | undefined) => {
     if (rank[level] < shared.level) return;
+    let line: string;
     try {
-      shared.write(
+      line =
         (shared.format === "json" && fastJson(shared, level, message, prefix.get(shared, bound), fields)) ||
-          render(shared, level, message, bound, fields),
-      );
+        render(shared, level, message, bound, fields);
+      shared.write(line);
     } catch {
       // A logger that throws turns a log call into an outage; a lost line is the lesser harm.
+      return;
+    }
+    if (shared.taps.length === 0) return;
+    for (const tap of shared.taps) {
+      try {
+        tap(line, level);
+      } catch {
+        // A broken listener loses its own copy of the line, never the line.
+      }
     }
   };
   return {

@@ -152,3 +152,24 @@ describe("MetricRegistry", () => {
     expect(problems.sort()).toEqual(["broken", "stuck"]);
   });
 });
+
+describe("MetricRegistry.snapshot", () => {
+  test("returns every metric as recorded, label values by name, histogram buckets with the overflow, after collecting", async () => {
+    const registry = new MetricRegistry();
+    registry.counter({ name: "jobs_total", help: "Jobs.", labelNames: ["queue"] }).inc({ queue: "mail" }, 2);
+    registry.gauge({ name: "depth", help: "Depth.", collect: (g) => g.set(undefined, 7) });
+    const h = registry.histogram({ name: "took_seconds", help: "Took.", buckets: [0.1, 1] });
+    for (const value of [0.05, 0.5, 5, 7]) h.observe(undefined, value);
+    expect(await registry.snapshot()).toEqual([
+      { name: "jobs_total", help: "Jobs.", kind: "counter", series: [{ labels: { queue: "mail" }, value: 2 }] },
+      { name: "depth", help: "Depth.", kind: "gauge", series: [{ labels: {}, value: 7 }] },
+      {
+        name: "took_seconds",
+        help: "Took.",
+        kind: "histogram",
+        buckets: [0.1, 1],
+        series: [{ labels: {}, value: 12.55, bucketCounts: [1, 1, 2], count: 4 }],
+      },
+    ]);
+  });
+});

@@ -5,6 +5,8 @@ import {
   type Labels,
   type Meter,
   type MetricOptions,
+  type MetricSeries,
+  type MetricSnapshot,
   quote,
   withDeadline,
 } from "@twelvefold/kernel";
@@ -19,6 +21,8 @@ type Kind = "counter" | "gauge" | "histogram";
 interface Series {
   /** Rendered `a="x",b="y"`. */
   readonly labels: string;
+  /** The label values, in the order of the metric's label names. */
+  readonly values: readonly string[];
   value: number;
   counts?: Float64Array;
   count?: number;
@@ -95,7 +99,7 @@ class Family {
       return undefined;
     }
     const values = names.map((name) => labelValue(labels, name));
-    const series: Series = { labels: labelPairs(names, values), value: 0 };
+    const series: Series = { labels: labelPairs(names, values), values, value: 0 };
     if (this.kind === "histogram") {
       series.counts = new Float64Array(this.buckets.length);
       series.count = 0;
@@ -103,6 +107,24 @@ class Family {
     node.set(leaf, series);
     this.series.set(values.join(SEP), series);
     return series;
+  }
+
+  /** The metric and its series as recorded, label values by name. */
+  snapshot(): MetricSnapshot {
+    const series: MetricSeries[] = [];
+    for (const one of this.series.values()) {
+      const labels = Object.fromEntries(this.labelNames.map((name, i) => [name, one.values[i] ?? ""]));
+      if (this.kind !== "histogram") {
+        series.push({ labels, value: one.value });
+        continue;
+      }
+      const counts = Array.from(one.counts as Float64Array);
+      const count = one.count as number;
+      counts.push(count - counts.reduce((a, b) => a + b, 0));
+      series.push({ labels, value: one.value, bucketCounts: counts, count });
+    }
+    const base = { name: this.name, help: this.help, kind: this.kind, series };
+    return this.kind === "histogram" ? { ...base, buckets: this.buckets } : base;
   }
 
   /** Forgets every label set (a collected gauge reports afresh at each scrape). */
@@ -117,7 +139,13 @@ class Family {
     if (this.series.size === 0) {
       if (this.kind !== "histogram") out.push(`${this.name} 0`);
       else
-        this.#renderHistogram(out, { labels: "", value: 0, counts: new Float64Array(this.buckets.length), count: 0 });
+        this.#renderHistogram(out, {
+          labels: "",
+          values: [],
+          value: 0,
+          counts: new Float64Array(this.buckets.length),
+          count: 0,
+        });
       return;
     }
     for (const series of this.series.values()) {
@@ -250,6 +278,17 @@ export class MetricRegistry implements Meter {
 
   /** Runs every `collect` callback (each under its budget), then renders the exposition text. */
   async collect(): Promise<string> {
+    await this.#runCollectors();
+    return this.render();
+  }
+
+  /** Runs every `collect` callback, then returns every metric as recorded (the Meter contract's OTLP seam). */
+  async snapshot(): Promise<MetricSnapshot[]> {
+    await this.#runCollectors();
+    return [...this.#families.values()].map((family) => family.snapshot());
+  }
+
+  async #runCollectors(): Promise<void> {
     const runs = [...this.#families.values()].flatMap((family) =>
       family.collectors.map(async (collect) => {
         const timeoutMs = this.#collectTimeoutMs;
@@ -264,7 +303,6 @@ export class MetricRegistry implements Meter {
       }),
     );
     await Promise.all(runs);
-    return this.render();
   }
 
   /** The exposition text as recorded, without running `collect` callbacks. */

@@ -39,6 +39,19 @@ export const Logger = token<Logger>("twelvefold/Logger");
 export interface LogContext {
   /** Registers a mixin; its fields go on every line. Returns a function that removes it. */
   use(mixin: () => LogFields | undefined): () => void;
+  /**
+   * Hands every line written from now on, as written (redacted, mixin fields in), to `listener`:
+   * how the otel plugin exports logs over OTLP (OTEL_LOGS_EXPORTER=otlp) beside stdout. The
+   * listener runs on the logging call's path, so it only queues; one that throws loses nothing
+   * but its own copy. Optional: a LogContext without it has no such listeners. Returns a function
+   * that removes the listener.
+   *
+   * @example
+   * ```ts
+   * const untap = logContext.tap?.((line, level) => queue.push({ line, level }));
+   * ```
+   */
+  tap?(listener: (line: string, level: LogLevel) => void): () => void;
 }
 
 /** The kernel's log context registry. */

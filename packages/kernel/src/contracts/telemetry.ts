@@ -91,6 +91,27 @@ export interface MetricOptions {
   readonly labelNames?: readonly string[];
 }
 
+/** One label set of a metric as recorded: a counter's or gauge's value, or a histogram's buckets. */
+export interface MetricSeries {
+  readonly labels: Readonly<Record<string, string>>;
+  /** The count or gauge value; for a histogram, the sum of the observed values. */
+  readonly value: number;
+  /** Histograms: observations per bucket (not cumulative), one more than `buckets` for those above the last bound. */
+  readonly bucketCounts?: readonly number[];
+  /** Histograms: how many values were observed. */
+  readonly count?: number;
+}
+
+/** A metric and its series at one moment, for exporters other than the `/metrics` scrape (OTLP). */
+export interface MetricSnapshot {
+  readonly name: string;
+  readonly help: string;
+  readonly kind: "counter" | "gauge" | "histogram";
+  /** Histograms: the upper bounds of the buckets, ascending. */
+  readonly buckets?: readonly number[];
+  readonly series: readonly MetricSeries[];
+}
+
 /**
  * The Meter contract: register metrics that the metrics plugin exposes on `/metrics`.
  * Registering the same name twice returns the same metric.
@@ -100,6 +121,17 @@ export interface Meter {
   /** `collect` runs at each scrape, to read a figure only then (queue depth, pool size). */
   gauge(options: MetricOptions & { readonly collect?: (gauge: Gauge) => void | Promise<void> }): Gauge;
   histogram(options: MetricOptions & { readonly buckets?: readonly number[] }): Histogram;
+  /**
+   * Every metric as recorded now, after running the `collect` callbacks as a scrape does: how the
+   * otel plugin exports metrics over OTLP (OTEL_METRICS_EXPORTER=otlp). Optional: a Meter without
+   * it is simply not exported. Counters and histograms are cumulative since the process started.
+   *
+   * @example
+   * ```ts
+   * for (const metric of (await meter.snapshot?.()) ?? []) console.log(metric.name, metric.series.length);
+   * ```
+   */
+  snapshot?(): Promise<readonly MetricSnapshot[]>;
 }
 
 /** The app's meter, provided by the metrics plugin. */
