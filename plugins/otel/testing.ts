@@ -10,4 +10,11 @@
  * ```
  */
 
-export { type OtlpReceiver, otlpReceiver, type ReceivedSpan } from "./src/receiver.ts";
+export {
+  type OtlpReceiver,
+  otlpReceiver,
+  type ReceivedLog,
+  type ReceivedMetric,
+  type ReceivedPoint,
+  type ReceivedSpan,
+} from "./src/receiver.ts";

@@ -1,12 +1,12 @@
 import type { SpanData } from "./span.ts";
 
-/** Sends finished spans somewhere. `export` rejects when the batch was not delivered. */
-export interface SpanExporter {
-  export(spans: readonly SpanData[], signal: AbortSignal): Promise<void>;
+/** Sends finished spans (or, for logs, other records) somewhere. `export` rejects when the batch was not delivered. */
+export interface SpanExporter<T = SpanData> {
+  export(spans: readonly T[], signal: AbortSignal): Promise<void>;
   shutdown?(): Promise<void>;
 }
 
-/** OTEL_BSP_* settings. */
+/** OTEL_BSP_* settings (OTEL_BLRP_* for log records). */
 export interface BatchOptions {
   readonly maxQueueSize: number;
   readonly maxExportBatchSize: number;
@@ -24,16 +24,16 @@ export interface BatchOptions {
  * exporter in batches, one export at a time, every `scheduleDelayMs` or as soon as a full batch
  * is waiting. `flush` exports everything queued, for shutdown.
  */
-export class BatchSpanProcessor {
-  readonly #exporter: SpanExporter;
+export class BatchSpanProcessor<T = SpanData> {
+  readonly #exporter: SpanExporter<T>;
   readonly #options: BatchOptions;
-  #queue: SpanData[] = [];
+  #queue: T[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> | undefined;
   #dropped = 0;
   #closed = false;
 
-  constructor(exporter: SpanExporter, options: BatchOptions) {
+  constructor(exporter: SpanExporter<T>, options: BatchOptions) {
     this.#exporter = exporter;
     this.#options = options;
   }
@@ -43,7 +43,7 @@ export class BatchSpanProcessor {
     return this.#queue.length;
   }
 
-  onEnd(span: SpanData): void {
+  onEnd(span: T): void {
     if (this.#closed) return;
     if (this.#queue.length >= this.#options.maxQueueSize) {
       this.#dropped++;
@@ -121,7 +121,7 @@ export class BatchSpanProcessor {
     return this.#running;
   }
 
-  async #export(batch: SpanData[], outer: AbortSignal): Promise<void> {
+  async #export(batch: T[], outer: AbortSignal): Promise<void> {
     const signal = AbortSignal.any([outer, AbortSignal.timeout(this.#options.exportTimeoutMs)]);
     try {
       await this.#exporter.export(batch, signal);

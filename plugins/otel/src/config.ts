@@ -40,6 +40,18 @@ function unsetIfBlank<S extends v.GenericSchema<string, unknown>>(schema: S) {
 }
 
 const protocol = env.picklist(["http/protobuf", "http/json"]);
+const endpoint = () => unsetIfBlank(env.url({ protocols: ["http:", "https:"] }));
+const headerList = () => secret(unsetIfBlank(keyValues("comma-separated key=value pairs")));
+
+/** An OTEL_*_EXPORTER list: comma-separated names from `allowed`. */
+function exporters<const T extends readonly string[]>(allowed: T) {
+  const expected = `a comma-separated list of ${allowed.join(", ")}`;
+  return v.pipe(
+    env.list(),
+    v.check((names) => names.every((n) => allowed.includes(n)), expected),
+    v.transform((names) => names as T[number][]),
+  );
+}
 const milliseconds = env.integer({ min: 1, max: 600_000 });
 
 /** The standard OTEL_* variables this plugin reads. */
@@ -51,23 +63,42 @@ export const otelConfig = defineConfig({
   OTEL_TRACES_SAMPLER_ARG: unsetIfBlank(env.number({ min: 0, max: 1 })),
   OTEL_PROPAGATORS: v.optional(env.list(), "tracecontext,baggage"),
   OTEL_TRACES_EXPORTER: v.optional(env.picklist(["otlp", "none"]), "otlp"),
-  OTEL_EXPORTER_OTLP_ENDPOINT: unsetIfBlank(env.url({ protocols: ["http:", "https:"] })),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: unsetIfBlank(env.url({ protocols: ["http:", "https:"] })),
-  OTEL_EXPORTER_OTLP_HEADERS: secret(unsetIfBlank(keyValues("comma-separated key=value pairs"))),
-  OTEL_EXPORTER_OTLP_TRACES_HEADERS: secret(unsetIfBlank(keyValues("comma-separated key=value pairs"))),
+  /**
+   * `otlp` also exports the Meter's metrics over OTLP, beside the metrics plugin's `/metrics`
+   * (`prometheus`); off by default, unlike the specification, because `/metrics` is the default path.
+   */
+  OTEL_METRICS_EXPORTER: v.optional(exporters(["otlp", "prometheus", "none"]), "none"),
+  /** `otlp` also exports every log line over OTLP, beside stdout (`console`); off by default. */
+  OTEL_LOGS_EXPORTER: v.optional(exporters(["otlp", "console", "none"]), "none"),
+  OTEL_EXPORTER_OTLP_ENDPOINT: endpoint(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint(),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: endpoint(),
+  OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: endpoint(),
+  OTEL_EXPORTER_OTLP_HEADERS: headerList(),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: headerList(),
+  OTEL_EXPORTER_OTLP_METRICS_HEADERS: headerList(),
+  OTEL_EXPORTER_OTLP_LOGS_HEADERS: headerList(),
   OTEL_EXPORTER_OTLP_PROTOCOL: v.optional(protocol, "http/protobuf"),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: unsetIfBlank(protocol),
+  OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: unsetIfBlank(protocol),
+  OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: unsetIfBlank(protocol),
   OTEL_EXPORTER_OTLP_COMPRESSION: v.optional(env.picklist(["none", "gzip"]), "none"),
   OTEL_EXPORTER_OTLP_TIMEOUT: v.optional(milliseconds, "10000"),
   OTEL_BSP_SCHEDULE_DELAY: v.optional(env.integer({ min: 0, max: 600_000 }), "5000"),
   OTEL_BSP_EXPORT_TIMEOUT: v.optional(milliseconds, "30000"),
   OTEL_BSP_MAX_QUEUE_SIZE: v.optional(env.integer({ min: 1, max: 1_000_000 }), "2048"),
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE: v.optional(env.integer({ min: 1, max: 1_000_000 }), "512"),
+  OTEL_METRIC_EXPORT_INTERVAL: v.optional(milliseconds, "60000"),
+  OTEL_METRIC_EXPORT_TIMEOUT: v.optional(milliseconds, "30000"),
+  OTEL_BLRP_SCHEDULE_DELAY: v.optional(env.integer({ min: 0, max: 600_000 }), "1000"),
+  OTEL_BLRP_EXPORT_TIMEOUT: v.optional(milliseconds, "30000"),
+  OTEL_BLRP_MAX_QUEUE_SIZE: v.optional(env.integer({ min: 1, max: 1_000_000 }), "2048"),
+  OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: v.optional(env.integer({ min: 1, max: 1_000_000 }), "512"),
   OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: v.optional(env.integer({ min: 0 }), "128"),
   OTEL_SPAN_EVENT_COUNT_LIMIT: v.optional(env.integer({ min: 0 }), "128"),
   OTEL_SPAN_LINK_COUNT_LIMIT: v.optional(env.integer({ min: 0 }), "128"),
   OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: v.optional(env.integer({ min: 1 }), "4096"),
-  /** Budget of the flush at shutdown; spans still queued after it are dropped and counted. */
+  /** Budget of the flush at shutdown (spans, and metrics and logs when exported); what is still queued after it is dropped and counted. */
   TELEMETRY_FLUSH_TIMEOUT_MS: v.optional(milliseconds, "5000"),
 });
 
@@ -81,8 +112,16 @@ export type OtelConfig = InferConfig<typeof otelConfig>;
 export function tracesUrl(
   config: Pick<OtelConfig, "OTEL_EXPORTER_OTLP_ENDPOINT" | "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT">,
 ): string | undefined {
-  if (config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-  const base = config.OTEL_EXPORTER_OTLP_ENDPOINT;
+  return signalUrl(config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, config.OTEL_EXPORTER_OTLP_ENDPOINT, "traces");
+}
+
+/** The URL of one signal: its own endpoint as given, else the base endpoint with `/v1/<signal>`. */
+export function signalUrl(
+  own: string | undefined,
+  base: string | undefined,
+  signal: "traces" | "metrics" | "logs",
+): string | undefined {
+  if (own) return own;
   if (!base) return undefined;
-  return `${base.replace(/\/+$/, "")}/v1/traces`;
+  return `${base.replace(/\/+$/, "")}/v1/${signal}`;
 }

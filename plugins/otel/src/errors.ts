@@ -2,7 +2,10 @@
 import { defineErrors, quote, TwelvefoldError } from "@twelvefold/kernel";
 
 const table = {
-  TF_OTEL_ENCODE_FAILED: { message: (f: { count: number }) => `otel: could not encode ${f.count} span(s)` },
+  TF_OTEL_ENCODE_FAILED: {
+    message: (f: { count: number; what: "span" | "metric" | "log record" }) =>
+      `otel: could not encode ${f.count} ${f.what}(s)`,
+  },
   TF_OTEL_EXPORT_FAILED: {
     message: (f: { origin: string; status?: number }) =>
       `otel: export to ${quote(f.origin)} failed${f.status === undefined ? "" : `: HTTP ${f.status}`}`,

@@ -29,12 +29,14 @@ const kinds = { internal: 0, server: 1, client: 2, producer: 3, consumer: 4 } as
 const statusCodes = { unset: 0, ok: 1, error: 2 } as const;
 const RETRYABLE = new Set([429, 502, 503, 504]);
 
-function hrTime(ms: number): HrTime {
+/** Epoch milliseconds as OTLP's `[seconds, nanoseconds]`. */
+export function hrTime(ms: number): HrTime {
   const seconds = Math.floor(ms / 1000);
   return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
 }
 
-function clean(attributes: Readonly<Record<string, AttributeValue>>, redact: (text: string) => string) {
+/** Attributes with secret values masked in their strings. */
+export function clean(attributes: Readonly<Record<string, AttributeValue>>, redact: (text: string) => string) {
   const out: Record<string, AttributeValue> = {};
   for (const key in attributes) {
     const value = attributes[key] as AttributeValue;
@@ -54,13 +56,7 @@ export async function otlpHttpExporter(options: OtlpOptions): Promise<SpanExport
   const serializer = options.protocol === "http/json" ? JsonTraceSerializer : ProtobufTraceSerializer;
   const resource = { attributes: { ...options.resource } };
   const scope = { name: options.scope.name, version: options.scope.version };
-  const send = options.fetch ?? fetch;
-  const headers: Record<string, string> = {
-    ...options.headers,
-    "content-type": options.protocol === "http/json" ? "application/json" : "application/x-protobuf",
-  };
-  if (options.compression === "gzip") headers["content-encoding"] = "gzip";
-
+  const send = otlpSender(options);
   const toReadable = (span: SpanData) => ({
     name: span.name,
     kind: kinds[span.kind],
@@ -108,29 +104,52 @@ export async function otlpHttpExporter(options: OtlpOptions): Promise<SpanExport
   return {
     async export(spans, signal) {
       const encoded = serializer.serializeRequest(spans.map(toReadable) as never);
-      if (!encoded) throw otelErrors.create("TF_OTEL_ENCODE_FAILED", { count: spans.length });
-      const body = (options.compression === "gzip" ? await gzip(encoded) : encoded) as Uint8Array<ArrayBuffer>;
-      const deadline = AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs)]);
-      for (let attempt = 1; ; attempt++) {
-        let status: number;
-        try {
-          const response = await send(options.url, { method: "POST", headers, body, signal: deadline });
-          await response.arrayBuffer().catch(() => undefined);
-          status = response.status;
-          if (response.ok) return;
-        } catch (error) {
-          if (deadline.aborted || attempt >= 3) {
-            throw otelErrors.create("TF_OTEL_EXPORT_FAILED", { origin: origin(options.url) }, { cause: error });
-          }
-          await pause(attempt, deadline);
-          continue;
-        }
-        if (!RETRYABLE.has(status) || attempt >= 3 || deadline.aborted) {
-          throw otelErrors.create("TF_OTEL_EXPORT_FAILED", { origin: origin(options.url), status });
+      if (!encoded) throw otelErrors.create("TF_OTEL_ENCODE_FAILED", { count: spans.length, what: "span" });
+      await send(encoded, signal);
+    },
+  };
+}
+
+/** How an OTLP/HTTP request is made: where to, encoded how, with which headers, within what time. */
+export type OtlpSenderOptions = Pick<
+  OtlpOptions,
+  "url" | "protocol" | "headers" | "compression" | "timeoutMs" | "fetch"
+>;
+
+/**
+ * The OTLP/HTTP transport every signal shares: one POST of an encoded request (gzip when
+ * configured) with retries on 429/502/503/504 and on network errors, up to three attempts within
+ * `timeoutMs` or until `signal` aborts; rejects with TF_OTEL_EXPORT_FAILED when not delivered.
+ */
+export function otlpSender(options: OtlpSenderOptions): (encoded: Uint8Array, signal: AbortSignal) => Promise<void> {
+  const send = options.fetch ?? fetch;
+  const headers: Record<string, string> = {
+    ...options.headers,
+    "content-type": options.protocol === "http/json" ? "application/json" : "application/x-protobuf",
+  };
+  if (options.compression === "gzip") headers["content-encoding"] = "gzip";
+  return async function sendOtlp(encoded, signal) {
+    const body = (options.compression === "gzip" ? await gzip(encoded) : encoded) as Uint8Array<ArrayBuffer>;
+    const deadline = AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs)]);
+    for (let attempt = 1; ; attempt++) {
+      let status: number;
+      try {
+        const response = await send(options.url, { method: "POST", headers, body, signal: deadline });
+        await response.arrayBuffer().catch(() => undefined);
+        status = response.status;
+        if (response.ok) return;
+      } catch (error) {
+        if (deadline.aborted || attempt >= 3) {
+          throw otelErrors.create("TF_OTEL_EXPORT_FAILED", { origin: origin(options.url) }, { cause: error });
         }
         await pause(attempt, deadline);
+        continue;
       }
-    },
+      if (!RETRYABLE.has(status) || attempt >= 3 || deadline.aborted) {
+        throw otelErrors.create("TF_OTEL_EXPORT_FAILED", { origin: origin(options.url), status });
+      }
+      await pause(attempt, deadline);
+    }
   };
 }
 

@@ -4,16 +4,18 @@ import {
   type ConfigOptions,
   definePlugin,
   LogContext,
+  Meter,
   noopTracer,
   type Plugin,
   type Redactor,
   Tracer,
 } from "@twelvefold/kernel";
-import { type BatchOptions, BatchSpanProcessor, type SpanExporter } from "./batch.ts";
-import { type OtelConfig, otelConfig, tracesUrl } from "./config.ts";
+import { BatchSpanProcessor, type SpanExporter } from "./batch.ts";
+import { type OtelConfig, otelConfig, signalUrl, tracesUrl } from "./config.ts";
 import { otlpHttpExporter } from "./otlp.ts";
 import { parsePropagators } from "./propagation.ts";
 import { createSampler } from "./sampler.ts";
+import { problemReporter, type StopExport, startLogsExport, startMetricsExport } from "./signals.ts";
 import { LeanTracer } from "./tracer.ts";
 
 /** Options for {@link otel}: values for its OTEL_* settings (the top config layer), and the exporter. */
@@ -26,7 +28,6 @@ export type OtelOptions = ConfigOptions<typeof otelConfig> & {
 };
 
 const SCOPE = { name: "@twelvefold/otel", version: "0.1.0" };
-const PROBLEM_LOG_INTERVAL_MS = 30_000;
 
 /**
  * The tracing plugin: provides the Tracer (W3C trace context in and out, the specification's
@@ -42,14 +43,16 @@ const PROBLEM_LOG_INTERVAL_MS = 30_000;
  */
 export function otel(options: OtelOptions = {}): Plugin {
   const { exporter: given, ...settings } = options;
-  let lastFailure: { at: number; message: string } | undefined;
+  let lastFailure: { at: number; message: string; signal: "span" | "metric" | "log" } | undefined;
   return definePlugin({
     name: "otel",
     config: otelConfig,
     options: settings,
     provides: [Tracer],
+    // Read at each metrics export, when OTEL_METRICS_EXPORTER=otlp: no start order with the metrics plugin.
+    late: [Meter],
     stopTimeoutMs: 15_000,
-    async start({ config: c, get, provide, logger, redactor: redact, onStop }) {
+    async start({ config: c, get, find, provide, logger, redactor: redact, onReady, onStop }) {
       if (c.OTEL_SDK_DISABLED) {
         provide(Tracer, noopTracer);
         logger.info("tracing disabled by OTEL_SDK_DISABLED");
@@ -58,28 +61,23 @@ export function otel(options: OtelOptions = {}): Plugin {
       const { propagators, unknown } = parsePropagators(c.OTEL_PROPAGATORS);
       if (unknown.length > 0) logger.warn("unsupported propagators ignored", { propagators: unknown });
 
-      let lastLog = Number.NEGATIVE_INFINITY;
-      let suppressed = 0;
-      const onProblem: BatchOptions["onProblem"] = (problem) => {
-        if (problem.kind === "export-failed") {
-          const message = problem.error instanceof Error ? problem.error.message : String(problem.error);
-          lastFailure = { at: Date.now(), message };
-        }
-        // An unreachable collector must not flood the logs: one line, then one per interval with a count.
-        if (Date.now() - lastLog < PROBLEM_LOG_INTERVAL_MS) {
-          suppressed++;
-          return;
-        }
-        lastLog = Date.now();
-        const fields = { ...problem, ...(suppressed ? { suppressed_reports: suppressed } : {}) };
-        suppressed = 0;
-        logger.warn(problem.kind === "dropped" ? "spans dropped: export queue full" : "span export failed", fields);
-      };
+      const onProblem = problemReporter(
+        logger,
+        { dropped: "spans dropped: export queue full", failed: "span export failed" },
+        (message) => {
+          lastFailure = { at: Date.now(), message, signal: "span" };
+        },
+      );
 
-      // The kernel masks the raw OTEL_EXPORTER_OTLP_HEADERS string; the decoded values (and the
+      // The kernel masks the raw OTEL_EXPORTER_OTLP_*HEADERS strings; the decoded values (and the
       // token after an auth scheme) can turn up in error messages too.
-      const headers = { ...c.OTEL_EXPORTER_OTLP_HEADERS, ...c.OTEL_EXPORTER_OTLP_TRACES_HEADERS };
-      redact.addSecrets(Object.values(headers).flatMap((value) => [value, value.replace(/^\S+\s+/, "")]));
+      const signalHeaders = (own: Record<string, string> | undefined) => {
+        const merged = { ...c.OTEL_EXPORTER_OTLP_HEADERS, ...own };
+        redact.addSecrets(Object.values(merged).flatMap((value) => [value, value.replace(/^\S+\s+/, "")]));
+        return merged;
+      };
+      const headers = signalHeaders(c.OTEL_EXPORTER_OTLP_TRACES_HEADERS);
+      const resource = resourceAttributes(c, get(AppInfo));
 
       const url = tracesUrl(c);
       let exporter = given;
@@ -90,7 +88,7 @@ export function otel(options: OtelOptions = {}): Plugin {
           headers,
           compression: c.OTEL_EXPORTER_OTLP_COMPRESSION,
           timeoutMs: c.OTEL_EXPORTER_OTLP_TIMEOUT,
-          resource: resourceAttributes(c, get(AppInfo)),
+          resource,
           scope: SCOPE,
           redact: (text) => redact.string(text),
         });
@@ -127,13 +125,70 @@ export function otel(options: OtelOptions = {}): Plugin {
         const span = tracer.activeSpan();
         return span ? { trace_id: span.traceId, span_id: span.spanId } : undefined;
       });
+      let stopMetrics: StopExport | undefined;
+      let stopLogs: StopExport | undefined;
+      const metricsUrl = signalUrl(c.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, c.OTEL_EXPORTER_OTLP_ENDPOINT, "metrics");
+      if (c.OTEL_METRICS_EXPORTER.includes("otlp")) {
+        if (!metricsUrl) {
+          logger.warn("OTEL_METRICS_EXPORTER=otlp but no OTLP endpoint is set: metrics are not exported");
+        } else {
+          stopMetrics = await startMetricsExport(() => find(Meter), {
+            config: c,
+            url: metricsUrl,
+            protocol: c.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ?? c.OTEL_EXPORTER_OTLP_PROTOCOL,
+            headers: signalHeaders(c.OTEL_EXPORTER_OTLP_METRICS_HEADERS),
+            resource,
+            scope: SCOPE,
+            startTime: Date.now(),
+            onProblem: problemReporter(
+              logger,
+              { dropped: "metrics dropped", failed: "metric export failed" },
+              (message) => {
+                lastFailure = { at: Date.now(), message, signal: "metric" };
+              },
+            ),
+          });
+          onReady(() => {
+            if (!find(Meter)?.snapshot) {
+              logger.warn("OTEL_METRICS_EXPORTER=otlp but no plugin provides a Meter with snapshot(): add metrics()");
+            }
+          });
+        }
+      }
+      const logsUrl = signalUrl(c.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, c.OTEL_EXPORTER_OTLP_ENDPOINT, "logs");
+      if (c.OTEL_LOGS_EXPORTER.includes("otlp")) {
+        if (!logsUrl) {
+          logger.warn("OTEL_LOGS_EXPORTER=otlp but no OTLP endpoint is set: logs are not exported");
+        } else {
+          stopLogs = await startLogsExport(get(LogContext), {
+            config: c,
+            url: logsUrl,
+            protocol: c.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL ?? c.OTEL_EXPORTER_OTLP_PROTOCOL,
+            headers: signalHeaders(c.OTEL_EXPORTER_OTLP_LOGS_HEADERS),
+            resource,
+            scope: SCOPE,
+            onProblem: problemReporter(
+              logger,
+              { dropped: "log records dropped: export queue full", failed: "log export failed" },
+              (message) => {
+                lastFailure = { at: Date.now(), message, signal: "log" };
+              },
+            ),
+          });
+        }
+      }
+
       onStop(async () => {
         removeMixin();
         uninstallGlobalApi();
-        if (!processor) return;
-        const queued = processor.queued;
-        await processor.shutdown(c.TELEMETRY_FLUSH_TIMEOUT_MS);
-        logger.debug("spans flushed", { spans: queued });
+        const queued = processor?.queued ?? 0;
+        await Promise.all([
+          processor?.shutdown(c.TELEMETRY_FLUSH_TIMEOUT_MS),
+          stopMetrics?.(c.TELEMETRY_FLUSH_TIMEOUT_MS),
+        ]);
+        if (processor) logger.debug("spans flushed", { spans: queued });
+        // Log lines go last, so the lines written while the rest flushed go out too.
+        await stopLogs?.(c.TELEMETRY_FLUSH_TIMEOUT_MS);
       });
       logger.debug("tracing ready", {
         exporter: given ? "custom" : url && c.OTEL_TRACES_EXPORTER === "otlp" ? "otlp" : "none",
@@ -143,7 +198,7 @@ export function otel(options: OtelOptions = {}): Plugin {
     },
     health() {
       if (lastFailure && Date.now() - lastFailure.at < 60_000) {
-        return { status: "degraded", detail: `last span export failed: ${lastFailure.message}` };
+        return { status: "degraded", detail: `last ${lastFailure.signal} export failed: ${lastFailure.message}` };
       }
       return { status: "up" };
     },

@@ -1,6 +1,8 @@
 /**
- * A minimal OTLP/HTTP trace receiver on loopback, for tests: it decodes protobuf (with a small
- * wire-format reader) and JSON requests, gzip or not, into plain span records.
+ * A minimal OTLP/HTTP receiver on loopback, for tests: it decodes trace requests (protobuf, with a
+ * small wire-format reader, or JSON) and metrics and logs requests (protobuf), gzip or not, into
+ * plain records. Requests to a path ending `/v1/metrics` or `/v1/logs` are metrics or logs; any
+ * other path is traces.
  */
 
 /** A span as the receiver decoded it. */
@@ -18,17 +20,60 @@ export interface ReceivedSpan {
   readonly events: ReadonlyArray<{ readonly name: string; readonly attributes: Readonly<Record<string, unknown>> }>;
 }
 
+/** One data point of a received metric: a number, or a histogram's count, sum and buckets. */
+export interface ReceivedPoint {
+  readonly attributes: Readonly<Record<string, unknown>>;
+  readonly value?: number;
+  readonly count?: number;
+  readonly sum?: number;
+  readonly bucketCounts?: readonly number[];
+  readonly bounds?: readonly number[];
+}
+
+/** A metric as the receiver decoded it. */
+export interface ReceivedMetric {
+  readonly name: string;
+  readonly description: string;
+  readonly unit: string;
+  readonly type: "gauge" | "sum" | "histogram";
+  /** Sums: whether the sum only goes up. */
+  readonly monotonic?: boolean;
+  /** 1 delta, 2 cumulative (sums and histograms). */
+  readonly temporality?: number;
+  readonly points: readonly ReceivedPoint[];
+  readonly resource: Readonly<Record<string, unknown>>;
+  readonly scope: string;
+}
+
+/** A log record as the receiver decoded it. */
+export interface ReceivedLog {
+  readonly body: unknown;
+  readonly severityNumber: number;
+  readonly severityText: string;
+  /** Epoch milliseconds. */
+  readonly time: number;
+  readonly attributes: Readonly<Record<string, unknown>>;
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly resource: Readonly<Record<string, unknown>>;
+  readonly scope: string;
+}
+
 /** A running receiver. */
 export interface OtlpReceiver {
   /** The base URL, for OTEL_EXPORTER_OTLP_ENDPOINT. */
   readonly endpoint: string;
   readonly spans: ReceivedSpan[];
+  readonly metrics: ReceivedMetric[];
+  readonly logs: ReceivedLog[];
   /** Requests seen, with their content type and encoding. */
   readonly requests: Array<{ readonly path: string; readonly contentType: string; readonly encoding: string }>;
   /** Status codes to answer with before accepting (e.g. `[503]` to test retries). */
   failNext(...statuses: number[]): void;
   /** Resolves once at least `count` spans arrived, or rejects after `timeoutMs`. */
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedSpan[]>;
+  /** Resolves once `ready()` is true after a request arrived (or now), or rejects after `timeoutMs`. */
+  waitUntil(ready: () => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -83,6 +128,7 @@ function anyValue(buf: Uint8Array): unknown {
   if (f.has(3)) return BigInt.asIntN(64, f.get(3)?.[0] as bigint).toString();
   if (f.has(4)) return new Float64Array(new BigUint64Array([f.get(4)?.[0] as bigint]).buffer)[0];
   if (f.has(5)) return bytesOf(fields(bytesOf(f, 5)[0] as Uint8Array), 1).map(anyValue);
+  if (f.has(6)) return protoAttributes(bytesOf(fields(bytesOf(f, 6)[0] as Uint8Array), 1));
   return undefined;
 }
 
@@ -129,6 +175,101 @@ function decodeProtobuf(body: Uint8Array): ReceivedSpan[] {
     }
   }
   return spans;
+}
+
+const double = (v: bigint | Uint8Array | undefined) =>
+  typeof v === "bigint" ? (new Float64Array(new BigUint64Array([v]).buffer)[0] as number) : undefined;
+const nanosToMillis = (v: bigint | Uint8Array | undefined) => (typeof v === "bigint" ? Number(v / 1_000_000n) : 0);
+
+/** Packed fixed64 (`double` true: doubles) values of a length-delimited field. */
+function packed64(bytes: Uint8Array | undefined, asDouble: boolean): number[] {
+  if (!bytes) return [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: number[] = [];
+  for (let at = 0; at + 8 <= bytes.byteLength; at += 8) {
+    out.push(asDouble ? view.getFloat64(at, true) : Number(view.getBigUint64(at, true)));
+  }
+  return out;
+}
+
+function resourceAndScopes(body: Uint8Array, scopesField: number, itemsField: number) {
+  const out: Array<{ resource: Record<string, unknown>; scope: string; item: Uint8Array }> = [];
+  for (const rs of bytesOf(fields(body), 1)) {
+    const r = fields(rs);
+    const resourceBytes = bytesOf(r, 1)[0];
+    const resource = resourceBytes ? protoAttributes(bytesOf(fields(resourceBytes), 1)) : {};
+    for (const ss of bytesOf(r, scopesField)) {
+      const s = fields(ss);
+      const scopeBytes = bytesOf(s, 1)[0];
+      const scope = scopeBytes ? text(fields(scopeBytes).get(1)?.[0]) : "";
+      for (const item of bytesOf(s, itemsField)) out.push({ resource, scope, item });
+    }
+  }
+  return out;
+}
+
+function decodeMetrics(body: Uint8Array): ReceivedMetric[] {
+  return resourceAndScopes(body, 2, 2).map(({ resource, scope, item }) => {
+    const m = fields(item);
+    const base = {
+      name: text(m.get(1)?.[0]),
+      description: text(m.get(2)?.[0]),
+      unit: text(m.get(3)?.[0]),
+      resource,
+      scope,
+    };
+    const histogram = bytesOf(m, 9)[0];
+    if (histogram) {
+      const h = fields(histogram);
+      const points = bytesOf(h, 1).map((raw) => {
+        const p = fields(raw);
+        return {
+          attributes: protoAttributes(bytesOf(p, 9)),
+          count: Number(p.get(4)?.[0] ?? 0n),
+          sum: double(p.get(5)?.[0]),
+          bucketCounts: packed64(bytesOf(p, 6)[0], false),
+          bounds: packed64(bytesOf(p, 7)[0], true),
+        };
+      });
+      return { ...base, type: "histogram" as const, temporality: Number(h.get(2)?.[0] ?? 0n), points };
+    }
+    const sum = bytesOf(m, 7)[0];
+    const number = fields(sum ?? bytesOf(m, 5)[0] ?? new Uint8Array());
+    const points = bytesOf(number, 1).map((raw) => {
+      const p = fields(raw);
+      const asInt = p.get(6)?.[0];
+      return {
+        attributes: protoAttributes(bytesOf(p, 7)),
+        value: typeof asInt === "bigint" ? Number(BigInt.asIntN(64, asInt)) : double(p.get(4)?.[0]),
+      };
+    });
+    if (!sum) return { ...base, type: "gauge" as const, points };
+    return {
+      ...base,
+      type: "sum" as const,
+      temporality: Number(number.get(2)?.[0] ?? 0n),
+      monotonic: Boolean(number.get(3)?.[0]),
+      points,
+    };
+  });
+}
+
+function decodeLogs(body: Uint8Array): ReceivedLog[] {
+  return resourceAndScopes(body, 2, 2).map(({ resource, scope, item }) => {
+    const l = fields(item);
+    const value = bytesOf(l, 5)[0];
+    return {
+      time: nanosToMillis(l.get(1)?.[0]),
+      severityNumber: Number(l.get(2)?.[0] ?? 0n),
+      severityText: text(l.get(3)?.[0]),
+      body: value ? anyValue(value) : undefined,
+      attributes: protoAttributes(bytesOf(l, 6)),
+      traceId: hex(l.get(9)?.[0]),
+      spanId: hex(l.get(10)?.[0]),
+      resource,
+      scope,
+    };
+  });
 }
 
 interface JsonKeyValue {
@@ -183,6 +324,10 @@ function decodeJson(body: Uint8Array): ReceivedSpan[] {
   );
 }
 
+function unsupported(signal: string): never {
+  throw new Error(`receiver: JSON ${signal} requests are not decoded; use http/protobuf`);
+}
+
 /**
  * Starts a receiver on 127.0.0.1 and a free port.
  *
@@ -196,6 +341,8 @@ function decodeJson(body: Uint8Array): ReceivedSpan[] {
  */
 export function otlpReceiver(): OtlpReceiver {
   const spans: ReceivedSpan[] = [];
+  const metrics: ReceivedMetric[] = [];
+  const logs: ReceivedLog[] = [];
   const requests: Array<{ path: string; contentType: string; encoding: string }> = [];
   const failures: number[] = [];
   const waiters = new Set<() => void>();
@@ -211,7 +358,10 @@ export function otlpReceiver(): OtlpReceiver {
       const status = failures.shift();
       if (status !== undefined) return new Response("try later", { status });
       if (encoding === "gzip") body = Bun.gunzipSync(body);
-      spans.push(...(contentType.includes("json") ? decodeJson(body) : decodeProtobuf(body)));
+      const json = contentType.includes("json");
+      if (path.endsWith("/v1/metrics")) metrics.push(...(json ? unsupported("metrics") : decodeMetrics(body)));
+      else if (path.endsWith("/v1/logs")) logs.push(...(json ? unsupported("logs") : decodeLogs(body)));
+      else spans.push(...(json ? decodeJson(body) : decodeProtobuf(body)));
       for (const wake of waiters) wake();
       return new Response(contentType.includes("json") ? "{}" : new Uint8Array(), {
         headers: { "content-type": contentType },
@@ -221,6 +371,8 @@ export function otlpReceiver(): OtlpReceiver {
   return {
     endpoint: `http://127.0.0.1:${server.port}`,
     spans,
+    metrics,
+    logs,
     requests,
     failNext: (...statuses) => failures.push(...statuses),
     waitFor(count, timeoutMs = 5_000) {
@@ -233,6 +385,25 @@ export function otlpReceiver(): OtlpReceiver {
         const timer = setTimeout(() => {
           cleanup();
           reject(new Error(`receiver: ${spans.length} of ${count} spans arrived within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    waitUntil(ready, timeoutMs = 5_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!ready()) return;
+          cleanup();
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`receiver: the awaited telemetry did not arrive within ${timeoutMs} ms`));
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);
