@@ -32,7 +32,7 @@ export {
   type RedisConnectionOptions,
   type Script,
 } from "./src/connection.ts";
-export { RedisError, type RedisErrorCode } from "./src/errors.ts";
+export { RedisError, type RedisErrorCode, redisErrors } from "./src/errors.ts";
 export { redisLock } from "./src/lock.ts";
 export { type RedisOptions, redis } from "./src/plugin.ts";
 export { type RedisQueue, type RedisQueueOptions, redisQueue } from "./src/queue.ts";

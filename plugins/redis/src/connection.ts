@@ -1,7 +1,7 @@
 import type { RedisClientType } from "@redis/client";
 import type { Logger, Span, Tracer } from "@twelvefold/kernel";
 import { failSpan } from "@twelvefold/kernel";
-import { RedisError, toRedisError } from "./errors.ts";
+import { redisErrors, toRedisError } from "./errors.ts";
 
 /** Options of {@link connectRedis}. */
 export interface RedisConnectionOptions {
@@ -73,10 +73,9 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
     connected = true;
   } catch (error) {
     if (client.isOpen) client.destroy();
-    const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause : error).message : error;
-    throw new RedisError("TF_REDIS_CONNECT", `redis: cannot connect to "${address}:${port}": ${reason}`, {
-      cause: error,
-    });
+    const reason =
+      error instanceof Error ? (error.cause instanceof Error ? error.cause : error).message : String(error);
+    throw redisErrors.create("TF_REDIS_CONNECT", { server: `${address}:${port}`, reason }, { cause: error });
   }
   return connection;
 }
@@ -129,7 +128,9 @@ export class RedisConnection {
 
   /** PING under a deadline, for health checks. */
   async ping(signal: AbortSignal): Promise<void> {
-    if (!this.#client.isReady) throw new RedisError("TF_REDIS_UNAVAILABLE", "redis: reconnecting to the server");
+    if (!this.#client.isReady) {
+      throw redisErrors.create("TF_REDIS_UNAVAILABLE", { what: "ping", reason: "reconnecting to the server" });
+    }
     await this.#send(["PING"], "ping", signal);
   }
 

@@ -1,15 +1,24 @@
 /** The redis plugin's error catalogue. */
+import { defineErrors, quote, TwelvefoldError } from "@twelvefold/kernel";
+
+const table = {
+  /** The server could not be reached when the plugin started. */
+  TF_REDIS_CONNECT: {
+    message: (f: { server: string; reason: string }) => `redis: cannot connect to ${quote(f.server)}: ${f.reason}`,
+  },
+  /** A command failed because the connection is down (an outage, a restart): retry it later. */
+  TF_REDIS_UNAVAILABLE: {
+    message: (f: { what: string; reason: string }) => `redis: ${f.what} failed: the server is unreachable: ${f.reason}`,
+    retryable: true,
+  },
+  /** The server answered a command with an error. */
+  TF_REDIS_COMMAND: { message: (f: { what: string; reason: string }) => `redis: ${f.what} failed: ${f.reason}` },
+  /** The adapter was used after the plugin stopped. */
+  TF_REDIS_CLOSED: { message: (f: { what: string }) => `redis: ${f.what} after the connection was closed` },
+} as const;
 
 /** Stable codes of the redis plugin's errors. */
-export type RedisErrorCode =
-  /** The server could not be reached when the plugin started. */
-  | "TF_REDIS_CONNECT"
-  /** A command failed because the connection is down (an outage, a restart): retry it later. */
-  | "TF_REDIS_UNAVAILABLE"
-  /** The server answered a command with an error. */
-  | "TF_REDIS_COMMAND"
-  /** The adapter was used after the plugin stopped. */
-  | "TF_REDIS_CLOSED";
+export type RedisErrorCode = keyof typeof table;
 
 /**
  * An error from the redis plugin. `retryable` is true when the same call may succeed later
@@ -17,20 +26,18 @@ export type RedisErrorCode =
  *
  * @example
  * ```ts
- * try { await queue.enqueue("emails", job); }
- * catch (e) { if (e instanceof RedisError && e.retryable) await later(() => queue.enqueue("emails", job)); }
+ * import { RedisError } from "@twelvefold/redis";
+ * try { await enqueue(); }
+ * catch (e) { if (e instanceof RedisError && e.retryable) setTimeout(enqueue, 1_000); }
+ * declare function enqueue(): Promise<void>;
  * ```
  */
-export class RedisError extends Error {
+export class RedisError extends TwelvefoldError<RedisErrorCode> {
   override name = "RedisError";
-  readonly code: RedisErrorCode;
-  readonly retryable: boolean;
-  constructor(code: RedisErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.retryable = code === "TF_REDIS_UNAVAILABLE";
-  }
 }
+
+/** The redis plugin's catalogue: `redisErrors.create(code, facts, { cause })`. */
+export const redisErrors = defineErrors(table, RedisError);
 
 /** Error classes of node-redis that mean "not connected right now", by name (the module loads lazily). */
 const offline = new Set([
@@ -45,14 +52,10 @@ const offline = new Set([
 export function toRedisError(error: unknown, what: string): RedisError {
   if (error instanceof RedisError) return error;
   const name = error instanceof Error ? error.constructor.name : "";
-  const message = error instanceof Error ? error.message : String(error);
-  if (name === "ClientClosedError") {
-    return new RedisError("TF_REDIS_CLOSED", `redis: ${what} after the connection was closed`, { cause: error });
+  const reason = error instanceof Error ? error.message : String(error);
+  if (name === "ClientClosedError") return redisErrors.create("TF_REDIS_CLOSED", { what }, { cause: error });
+  if (offline.has(name) || /ECONN|EPIPE/.test(reason)) {
+    return redisErrors.create("TF_REDIS_UNAVAILABLE", { what, reason }, { cause: error });
   }
-  if (offline.has(name) || (error as { code?: unknown })?.code === "ECONNREFUSED" || /ECONN|EPIPE/.test(message)) {
-    return new RedisError("TF_REDIS_UNAVAILABLE", `redis: ${what} failed: the server is unreachable: ${message}`, {
-      cause: error,
-    });
-  }
-  return new RedisError("TF_REDIS_COMMAND", `redis: ${what} failed: ${message}`, { cause: error });
+  return redisErrors.create("TF_REDIS_COMMAND", { what, reason }, { cause: error });
 }

@@ -1,6 +1,7 @@
 import {
   Cache,
   ConfigError,
+  type ConfigOptions,
   definePlugin,
   Lock,
   Meter,
@@ -12,7 +13,7 @@ import {
 } from "@twelvefold/kernel";
 import { memoryCache, memoryLock, memoryQueue, memoryRateLimitStore } from "@twelvefold/kernel/memory";
 import { redisCache } from "./cache.ts";
-import { type RedisConfig, redisConfig } from "./config.ts";
+import { redisConfig } from "./config.ts";
 import { connectRedis, type RedisConnection } from "./connection.ts";
 import { redisLock } from "./lock.ts";
 import { redisQueue } from "./queue.ts";
@@ -24,8 +25,8 @@ import { redisRateLimitStore } from "./rate-limit.ts";
  */
 const Connection = token<{ readonly connection: RedisConnection | undefined }>("twelvefold/redis/Connection");
 
-/** Options of {@link redis}: config values that win over the environment. */
-export type RedisOptions = Partial<RedisConfig>;
+/** Options of {@link redis}: config values that win over the environment, validated like it. */
+export type RedisOptions = ConfigOptions<typeof redisConfig>;
 
 /** Refuses (production) or warns about (elsewhere) a server that may evict the queue's and the lock's keys. */
 async function checkEviction(connection: RedisConnection, production: boolean, warn: (message: string) => void) {
@@ -69,12 +70,12 @@ export function redis(options: RedisOptions = {}): Plugin {
   return definePlugin({
     name: "redis",
     config: redisConfig,
+    options,
     optional: [Tracer],
     // The metrics plugin may read queue depth, so it starts after this one: look the Meter up late.
     late: [Meter],
     provides: [Cache, RateLimitStore, Queue, Lock, Connection],
-    async start({ config: parsed, profile, logger, find, provide, onDrain, onStop }) {
-      const config = { ...parsed, ...options } as RedisConfig;
+    async start({ config, profile, logger, find, provide, onDrain, onStop }) {
       if (config.REDIS_URL === undefined) {
         logger.warn(
           "redis: REDIS_URL is not set: running single-process on the memory adapters (cache, rate limits, queue and locks are not shared with other processes, and the queue is lost on restart)",
