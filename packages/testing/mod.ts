@@ -44,3 +44,4 @@ export { type LockContractOptions, lockCases, lockContract } from "./src/lock.ts
 export { type PluginContractOptions, pluginCases, pluginContract } from "./src/plugin.ts";
 export { type QueueContractOptions, queueCases, queueContract } from "./src/queue.ts";
 export { type RateLimitContractOptions, rateLimitCases, rateLimitContract } from "./src/rate-limit.ts";
+export { type FakeRuntime, fakeRuntime } from "./src/runtime.ts";

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { fakeRuntime } from "@twelvefold/testing";
 import * as v from "valibot";
 import { type AppOptions, createApp } from "./app.ts";
 import { type Command, defineCommand } from "./command.ts";
 import { env, secret } from "./config.ts";
 import { definePlugin } from "./plugin.ts";
-import { fakeRuntime } from "./testdata/fake-runtime.ts";
 import { token } from "./token.ts";
 
 const Greeting = token<string>("test/Greeting");

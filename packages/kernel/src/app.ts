@@ -4,7 +4,7 @@ import { type Command, checkCommandNames } from "./command.ts";
 import {
   type ConfigEntry,
   type ConfigLayer,
-  type ConfigShape,
+  isConfigSpec,
   type Profile,
   type ResolvedConfig,
   resolveConfig,
@@ -136,7 +136,7 @@ class Application implements App {
   #types: ReadonlySet<ProcessType>;
   #write: (line: string) => unknown;
   /** A command's settings, validated with the plugins' when an admin process starts. */
-  #extra: { readonly name: string; readonly shape: ConfigShape } | undefined;
+  #extra: { readonly name: string; readonly shape: Command["config"] } | undefined;
   #resolved: ResolvedConfig | undefined;
   #kernelConfig: KernelConfig | undefined;
   #base: ContextBase | undefined;
@@ -299,7 +299,9 @@ class Application implements App {
       [
         { plugin: "kernel", shape: kernelShape(this.#options) },
         ...plugins.map((p) => ({ plugin: p.name, shape: p.configShape(profile), options: p.options, check: p.check })),
-        ...(extra ? [{ plugin: extra.name, shape: extra.shape }] : []),
+        ...(extra
+          ? [{ plugin: extra.name, shape: isConfigSpec(extra.shape) ? extra.shape.shape(profile) : extra.shape }]
+          : []),
       ],
       layers,
       profile,

@@ -4,7 +4,7 @@
  * contribute them (`definePlugin({ commands })`), and so does the app (`createApp({ commands })`).
  */
 import * as v from "valibot";
-import type { ConfigShape, InferConfig } from "./config.ts";
+import type { ConfigShape, ConfigSpec, InferConfig } from "./config.ts";
 import type { Logger } from "./contracts/logger.ts";
 import { kernelErrors } from "./errors.ts";
 import type { ServiceReader } from "./plugin.ts";
@@ -26,7 +26,7 @@ export interface CommandContext<A, C> extends ServiceReader {
 }
 
 /** The definition passed to {@link defineCommand}. */
-export interface CommandDefinition<A, S extends ConfigShape> {
+export interface CommandDefinition<A, S extends ConfigShape | ConfigSpec<ConfigShape>> {
   /** What follows `admin` on the command line: lower case, digits and `-`. */
   readonly name: string;
   /** One line, shown in the list of commands. */
@@ -40,7 +40,10 @@ export interface CommandDefinition<A, S extends ConfigShape> {
   readonly args?: v.GenericSchema<unknown, A>;
   /** Argument names filled, in order, by the words that are not options. */
   readonly positional?: readonly string[];
-  /** Settings the command needs beyond the app's (env var name to schema), reported with theirs. */
+  /**
+   * Settings the command needs beyond the app's (env var name to schema, or a `defineConfig`
+   * spec: a plugin's command reuses its plugin's), validated and reported with theirs.
+   */
   readonly config?: S;
   /**
    * Whether the app's admin plugins start before `run` (default true). A command that only reads
@@ -56,7 +59,7 @@ export interface Command {
   readonly description: string;
   readonly args: v.GenericSchema<unknown, unknown> | undefined;
   readonly positional: readonly string[];
-  readonly config: ConfigShape;
+  readonly config: ConfigShape | ConfigSpec<ConfigShape>;
   readonly startsApp: boolean;
   run(context: CommandContext<unknown, Record<string, unknown>>): void | Promise<void>;
 }
@@ -89,9 +92,10 @@ export interface Command {
  * definePlugin({ name: "postgres", provides: [Database], commands: [migrate], start });
  * ```
  */
-export function defineCommand<A = Record<string, never>, S extends ConfigShape = Record<never, never>>(
-  definition: CommandDefinition<A, S>,
-): Command {
+export function defineCommand<
+  A = Record<string, never>,
+  S extends ConfigShape | ConfigSpec<ConfigShape> = Record<never, never>,
+>(definition: CommandDefinition<A, S>): Command {
   const { name, description } = definition;
   const refuse = (problem: string) => kernelErrors.create("TF_COMMAND_INVALID", { command: String(name), problem });
   if (typeof name !== "string" || !/^[a-z][a-z0-9-]*$/.test(name)) {
@@ -106,7 +110,7 @@ export function defineCommand<A = Record<string, never>, S extends ConfigShape =
     description,
     args: definition.args as v.GenericSchema<unknown, unknown> | undefined,
     positional: definition.positional ?? [],
-    config: definition.config ?? {},
+    config: (definition.config ?? {}) as Command["config"],
     startsApp: definition.startsApp ?? true,
     run: definition.run as Command["run"],
   });

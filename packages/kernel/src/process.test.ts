@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
+import { fakeRuntime } from "@twelvefold/testing";
 import * as v from "valibot";
 import { createApp } from "./app.ts";
 import { env } from "./config.ts";
 import { ConfigError, GraphError } from "./errors.ts";
 import { definePlugin, type Plugin, type PluginDefinition } from "./plugin.ts";
 import { inProcesses, parseProcessArgs, processUsage, runsIn } from "./process.ts";
-import { fakeRuntime } from "./testdata/fake-runtime.ts";
 import { token } from "./token.ts";
 
 const base = { ENVIRONMENT: "testing", LOG_LEVEL: "info" };

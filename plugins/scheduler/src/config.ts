@@ -1,4 +1,4 @@
-import { env } from "@twelvefold/kernel";
+import { defineConfig, env, type InferConfig } from "@twelvefold/kernel";
 import * as v from "valibot";
 
 /** True when `zone` names a time zone the runtime's Intl knows (an IANA name such as `Europe/Paris`, or `UTC`). */
@@ -17,16 +17,13 @@ export function isTimeZone(zone: string): boolean {
  * long an occurrence's lock outlives its firing: it must exceed the clock skew between replicas,
  * since the lock is left to expire, never released.
  */
-export const schedulerConfig = {
+export const schedulerConfig = defineConfig({
   SCHEDULER_TZ: v.optional(
     v.pipe(env.string({ minLength: 1 }), v.check(isTimeZone, "an IANA time zone such as UTC or Europe/Paris")),
     "UTC",
   ),
   SCHEDULER_LOCK_TTL_MS: v.optional(env.integer({ min: 1000 }), "600000"),
-};
+});
 
 /** The scheduler's parsed settings. */
-export interface SchedulerConfig {
-  readonly SCHEDULER_TZ: string;
-  readonly SCHEDULER_LOCK_TTL_MS: number;
-}
+export type SchedulerConfig = InferConfig<typeof schedulerConfig>;

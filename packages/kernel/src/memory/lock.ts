@@ -13,7 +13,8 @@ interface Held {
  *
  * Honest limits: single process only; two replicas each have their own locks, so this does not keep
  * a scheduled job to one replica: give the scheduler a shared Lock (redis) when you run more
- * than one. Locks are forgotten on restart. Expiry is lazy; it holds no timer.
+ * than one. Locks are forgotten on restart. Expiry is lazy, and expired locks are swept out as
+ * new ones are taken, so keys taken once and left to expire do not pile up; it holds no timer.
  *
  * @example
  * ```ts
@@ -30,6 +31,8 @@ export function memoryLock(options: MemoryOptions = {}): Lock {
 class MemoryLock implements Lock {
   readonly #held = new Map<string, Held>();
   readonly #now: () => number;
+  /** The size at which acquire next sweeps out expired locks: twice what was left by the last sweep. */
+  #sweepAt = 1024;
 
   constructor(now: () => number) {
     this.#now = now;
@@ -51,7 +54,20 @@ class MemoryLock implements Lock {
     if (this.#holder(key, now) !== undefined) return undefined;
     const held = { owner: crypto.randomUUID(), expiresAt: now + ttlMs };
     this.#held.set(key, held);
+    // Keys that are taken once and left to expire (the scheduler's, one per occurrence) would
+    // otherwise stay forever; sweeping when the map doubles keeps the cost constant per acquire.
+    if (this.#held.size >= this.#sweepAt) this.#sweep(now);
     return { key, ...held };
+  }
+
+  #sweep(now: number): void {
+    for (const [key, held] of this.#held) if (held.expiresAt <= now) this.#held.delete(key);
+    this.#sweepAt = Math.max(1024, this.#held.size * 2);
+  }
+
+  /** Locks held, expired ones included until swept (for tests). */
+  get size(): number {
+    return this.#held.size;
   }
 
   async release(lease: Pick<Lease, "key" | "owner">): Promise<boolean> {

@@ -168,11 +168,7 @@ describe("worker", () => {
         done++;
       },
     });
-    await using t = await testApp({
-      plugins: [worker({ jobs: [slow] })],
-      env: { WORKER_CONCURRENCY: "2" },
-      process: "worker",
-    });
+    await using t = await testApp({ plugins: [worker({ jobs: [slow], WORKER_CONCURRENCY: 2 })], process: "worker" });
     for (let i = 0; i < 6; i++) await slow.enqueue(t.get(Queue), i);
     await until(() => done === 6, "six jobs");
     expect(most).toBe(2);

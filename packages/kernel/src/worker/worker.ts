@@ -3,7 +3,7 @@
  * inside a span that continues the producer's trace, and drains on SIGTERM.
  */
 import * as v from "valibot";
-import { env } from "../config.ts";
+import { type ConfigOptions, defineConfig, env } from "../config.ts";
 import { type Consumer, type Delivery, Queue, type QueueMessage } from "../contracts/queue.ts";
 import { type Counter, type Histogram, Meter, metricNames, Tracer } from "../contracts/telemetry.ts";
 import { ConfigError, kernelErrors } from "../errors.ts";
@@ -39,17 +39,17 @@ export interface WorkerJobs {
 export const WorkerJobs = token<WorkerJobs>("twelvefold/WorkerJobs");
 
 /** The worker's settings, keyed by env var name. */
-export const workerConfig = {
+export const workerConfig = defineConfig({
   /** Messages of each topic handled at once by this process, unless the job sets its own. */
   WORKER_CONCURRENCY: v.optional(env.integer({ min: 1, max: 1000 }), "4"),
   /** The topics this process consumes (default: every job's), to scale one kind of job apart. */
   WORKER_TOPICS: v.optional(env.list(), ""),
   /** A delivery's lease, renewed while its job runs; how soon a crashed worker's message is redelivered. */
   WORKER_VISIBILITY_TIMEOUT_MS: v.optional(env.integer({ min: 1000 }), "30000"),
-};
+});
 
-/** Options for {@link worker}. */
-export interface WorkerOptions {
+/** Options for {@link worker}: the jobs, and settings that win over the environment. */
+export interface WorkerOptions extends ConfigOptions<typeof workerConfig> {
   /** The app's jobs; plugins may add more through {@link WorkerJobs}. */
   readonly jobs?: readonly Job[];
 }
@@ -89,11 +89,12 @@ function tokensOf(jobs: readonly Job[], pick: (job: Job) => readonly Token<unkno
  * ```
  */
 export function worker(options: WorkerOptions = {}): Plugin {
-  const given = options.jobs ?? [];
+  const { jobs: given = [], ...settings } = options;
   return definePlugin({
     name: "worker",
     processes: ["worker"],
     config: workerConfig,
+    options: settings,
     requires: [Queue, ...tokensOf(given, (j) => j.requires)],
     optional: [Tracer, Meter, ...tokensOf(given, (j) => j.optional)],
     provides: [WorkerJobs],

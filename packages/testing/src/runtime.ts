@@ -1,19 +1,36 @@
-/** A runtime whose arguments, signals, fatal errors, output and exit are driven by a test. */
-import type { Runtime, ShutdownSignal } from "../runtime/types.ts";
+import type { Runtime, ShutdownSignal } from "@twelvefold/kernel";
 
+/** A runtime driven by a test; see {@link fakeRuntime}. */
 export interface FakeRuntime {
   readonly runtime: Runtime;
-  /** Parsed JSON lines and plain text lines written to stdout. */
+  /** Lines written to stdout: an admin command's output, or log lines outside admin. */
   readonly stdout: string[];
   /** Lines written to stderr. */
   readonly stderr: string[];
   /** stderr lines that are JSON log lines, parsed. */
   readonly logs: () => Array<Record<string, unknown>>;
+  /** Resolves with the code the app exited with (`runtime.exit` records it and returns). */
   readonly exited: Promise<number>;
+  /** Delivers SIGTERM or SIGINT to the app's handler. */
   signal(name: ShutdownSignal): void;
+  /** Reports an uncaught exception to the app's handler. */
   fatal(error: unknown): void;
 }
 
+/**
+ * A runtime whose environment, command line, signals, fatal errors, output and exit a test
+ * drives, to prove what `app.run()` does as a process (an admin command's exit code, its stdout
+ * and stderr) without spawning one. It serves no HTTP.
+ *
+ * @example
+ * ```ts
+ * import { fakeRuntime } from "@twelvefold/testing";
+ * const fake = fakeRuntime({ ENVIRONMENT: "testing" }, ["admin", "migrate", "--status"]);
+ * void createApp({ name: "agent", plugins: [postgres()], runtime: fake.runtime }).run();
+ * expect(await fake.exited).toBe(0);
+ * expect(fake.stdout.join("\n")).toContain("pending");
+ * ```
+ */
 export function fakeRuntime(env: Record<string, string>, args: readonly string[] = []): FakeRuntime {
   const signals = new Map<ShutdownSignal, () => void>();
   let fatal: ((error: unknown, kind: "uncaughtException" | "unhandledRejection") => void) | undefined;
