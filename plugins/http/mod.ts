@@ -28,7 +28,9 @@
  * @deprecated The problem+json builder and its types moved beside the kernel's http contract:
  * import them from `@twelvefold/kernel`. These re-exports go once every caller has moved.
  */
+/** The bound address the http plugin provides; the token is the kernel's (`twelvefold/HttpListener`). */
 export {
+  HttpListener,
   PROBLEM_BASE,
   PROBLEM_JSON,
   type Problem,
@@ -57,6 +59,6 @@ export {
   runsManagement,
 } from "./src/management.ts";
 export { honoMiddleware } from "./src/middleware.ts";
-export { HttpApp, HttpListener, type HttpOptions, http } from "./src/plugin.ts";
+export { HttpApp, type HttpOptions, http } from "./src/plugin.ts";
 export { errorResponse, invalidParams, validationError } from "./src/problem.ts";
 export { readJson } from "./src/validate.ts";

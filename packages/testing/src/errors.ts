@@ -6,6 +6,10 @@ const table = {
     message: (f: { token: string }) =>
       `testing: cannot fetch: no plugin provides ${quote(f.token)}: add the http plugin, or override the token`,
   },
+  TF_TESTING_NO_LISTENER: {
+    message: (f: { token: string }) =>
+      `testing: no socket to call: no plugin provides ${quote(f.token)}: add the http plugin, which binds PORT=0 under the harness`,
+  },
   TF_TESTING_TIMEOUT: {
     message: (f: { what: string; patienceMs: number }) => `testing: ${f.what} did not happen within ${f.patienceMs} ms`,
   },

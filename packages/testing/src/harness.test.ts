@@ -1,5 +1,15 @@
 import { describe, expect, test } from "bun:test";
-import { Cache, ConfigError, definePlugin, env, HttpHandler, Logger, override, token } from "@twelvefold/kernel";
+import {
+  Cache,
+  ConfigError,
+  definePlugin,
+  env,
+  HttpHandler,
+  HttpListener,
+  Logger,
+  override,
+  token,
+} from "@twelvefold/kernel";
 import { memoryCache } from "@twelvefold/kernel/memory";
 import * as v from "valibot";
 import { TestingError, testApp } from "../mod.ts";
@@ -100,5 +110,42 @@ describe("testApp", () => {
     });
     await using t = await testApp({ plugins: [probe] });
     expect(t.get(Seen)).toBe("unset");
+  });
+});
+
+/** A stand-in for the http plugin's socket: serves on PORT and HOST through the app's runtime. */
+const listening = definePlugin({
+  name: "listening",
+  config: { PORT: env.port(), HOST: env.string({ minLength: 1 }) },
+  provides: [HttpListener],
+  async start({ config, runtime, provide, onStop }) {
+    const server = await runtime.serve({
+      port: config.PORT,
+      hostname: config.HOST,
+      fetch: (request) => Response.json({ path: new URL(request.url).pathname }),
+    });
+    provide(HttpListener, {
+      port: server.port,
+      hostname: server.hostname,
+      url: `http://${server.hostname}:${server.port}`,
+    });
+    onStop(() => server.stop({ force: true }));
+  },
+});
+
+describe("testApp over a socket", () => {
+  test("binds a free loopback port by default (PORT=0, HOST=127.0.0.1) and calls it through url", async () => {
+    await using t = await testApp({ plugins: [listening] });
+    expect(t.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(t.url).not.toEndWith(":0");
+    expect(await (await t.request("/over/the/wire")).json()).toEqual({ path: "/over/the/wire" });
+    expect(await (await fetch(`${t.url}/again`)).json()).toEqual({ path: "/again" });
+  });
+
+  test("without a listener, url and request fail with a TestingError naming the token", async () => {
+    await using t = await testApp({ plugins: [hello] });
+    expect(() => t.url).toThrow(TestingError);
+    expect(() => t.url).toThrow('no plugin provides "twelvefold/HttpListener"');
+    await expect(t.request("/")).rejects.toThrow(TestingError);
   });
 });

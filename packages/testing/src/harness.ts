@@ -2,6 +2,7 @@ import {
   type App,
   createApp,
   HttpHandler,
+  HttpListener,
   KernelError,
   type Override,
   type Plugin,
@@ -18,7 +19,8 @@ export interface TestAppOptions {
   readonly overrides?: readonly Override[];
   /**
    * The app's whole environment, over the harness defaults (ENVIRONMENT=testing, LOG_LEVEL=debug,
-   * LOG_FORMAT=json). The process env and `.env` files are never read, so tests are hermetic.
+   * LOG_FORMAT=json, PORT=0, HOST=127.0.0.1: a server binds a free loopback port, never
+   * 0.0.0.0:8000). The process env and `.env` files are never read, so tests are hermetic.
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** App name (default `"test-app"`). */
@@ -54,6 +56,14 @@ export interface TestApp extends AsyncDisposable {
    * http plugin provides. A path is resolved against `http://localhost`.
    */
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  /**
+   * The socket URL the http plugin bound (`http://127.0.0.1:<port>`), through the kernel's
+   * HttpListener token; for what only a real connection shows (keep-alive, chunked bodies, the
+   * client address). Throws a TestingError when nothing listens.
+   */
+  readonly url: string;
+  /** Calls the app over its socket: `fetch(t.url + path, init)`. */
+  request(path: string, init?: RequestInit): Promise<Response>;
   /** Starts the app (once); only needed with `start: false`. */
   start(): Promise<void>;
   /** Drains and stops the app. Idempotent. */
@@ -64,6 +74,8 @@ const harnessEnv: Readonly<Record<string, string>> = {
   ENVIRONMENT: "testing",
   LOG_LEVEL: "debug",
   LOG_FORMAT: "json",
+  PORT: "0",
+  HOST: "127.0.0.1",
 };
 
 /**
@@ -95,9 +107,21 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
       logs.push(parseLine(line));
     },
   });
+  const listener = (): HttpListener => {
+    try {
+      return app.get(HttpListener);
+    } catch (error) {
+      if (!(error instanceof KernelError)) throw error;
+      throw testingErrors.create("TF_TESTING_NO_LISTENER", { token: HttpListener.id }, { cause: error });
+    }
+  };
   const handle: TestApp = {
     app,
     logs,
+    get url() {
+      return listener().url;
+    },
+    request: async (path, init) => fetch(listener().url + path, init),
     get: (token) => app.get(token),
     fetch: async (input, init) => {
       let handler: HttpHandler;

@@ -1,11 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError, createApp, definePlugin, HttpRoutes } from "@twelvefold/kernel";
+import { pluginContract } from "@twelvefold/testing";
 import * as v from "valibot";
 import { startApp } from "../test/start.ts";
 import { HttpError } from "./errors.ts";
 import { HttpApp, http } from "./plugin.ts";
 import { PROBLEM_JSON } from "./problem.ts";
 import { readJson } from "./validate.ts";
+
+pluginContract(() => http(), { badEnv: { PORT: "eighty", HTTP_BODY_LIMIT_BYTES: "0" } });
 
 const Item = v.object({ name: v.pipe(v.string(), v.minLength(1)), count: v.pipe(v.number(), v.integer()) });
 

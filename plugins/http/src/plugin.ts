@@ -2,6 +2,7 @@ import {
   type ConfigOptions,
   definePlugin,
   HttpHandler,
+  HttpListener,
   type HttpMethod,
   type HttpMiddleware,
   HttpRoutes,
@@ -31,19 +32,11 @@ import { corsMiddleware, securityHeaderList } from "./security.ts";
 /** The Hono app every route lives on. Apps add routes to it during their plugin's `start`. */
 export type HttpApp = Hono<HttpEnv>;
 
+/** The bound address: the kernel's token, provided here (re-exported for the plugin's own tests). */
+export { HttpListener };
+
 /** The http plugin's Hono app, for apps. */
 export const HttpApp = token<HttpApp>("twelvefold/http/HttpApp");
-
-/** Where the server listens, once bound (PORT 0 picks a free port). */
-export interface HttpListener {
-  readonly port: number;
-  readonly hostname: string;
-  /** `http://host:port`, with a loopback host when bound to every interface. */
-  readonly url: string;
-}
-
-/** The bound address, for tests and logs. */
-export const HttpListener = token<HttpListener>("twelvefold/http/HttpListener");
 
 /**
  * Options of {@link http}: values for its settings (PORT, HOST, SECRET_KEY...), the top config

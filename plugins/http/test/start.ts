@@ -1,11 +1,17 @@
-/** Starts a test app with the http plugin on a free loopback port and captures its log lines. */
-import { type App, createApp, HttpHandler, type Override, type Plugin } from "@twelvefold/kernel";
-import { HttpListener, type HttpOptions, http } from "../mod.ts";
+/**
+ * Starts a test app with the http plugin on the kit's harness (a free loopback port, captured
+ * log lines), in the shape the http tests call: `fetch` over the socket, `handle` in-process.
+ */
+import type { App, Override, Plugin } from "@twelvefold/kernel";
+import { type LogLine, testApp } from "@twelvefold/testing";
+import { type HttpOptions, http } from "../mod.ts";
 
 export interface TestApp {
   readonly app: App;
   readonly url: string;
+  /** Every log line so far, parsed (the harness's live list). */
   readonly logs: Array<Record<string, unknown>>;
+  /** Over the socket. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** In-process, through HttpHandler. */
   handle(path: string, init?: RequestInit): Promise<Response>;
@@ -16,25 +22,21 @@ export async function startApp(
   plugins: readonly Plugin[],
   options: { env?: Record<string, string>; overrides?: Override[]; http?: HttpOptions } = {},
 ): Promise<TestApp> {
-  const logs: Array<Record<string, unknown>> = [];
-  const app = createApp({
+  const t = await testApp({
     name: "test",
     plugins: [http(options.http), ...plugins],
     overrides: options.overrides,
-    env: { ENVIRONMENT: "testing", LOG_LEVEL: "info", PORT: "0", HOST: "127.0.0.1", ...options.env },
-    log: (line) => logs.push(JSON.parse(line)),
+    env: { LOG_LEVEL: "info", ...options.env },
   });
-  await app.start();
-  const url = app.get(HttpListener).url;
-  const handler = app.get(HttpHandler);
+  const url = t.url;
   return {
-    app,
+    app: t.app,
     url,
-    logs,
-    fetch: (path, init) => fetch(url + path, init),
-    handle: (path, init) => handler.fetch(new Request(`http://test${path}`, init)),
+    logs: t.logs as LogLine[],
+    fetch: (path, init) => t.request(path, init),
+    handle: (path, init) => t.fetch(`http://test${path}`, init),
     async [Symbol.asyncDispose]() {
-      await app.stop().catch(() => {});
+      await t.stop().catch(() => {});
     },
   };
 }

@@ -1,9 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { createApp, definePlugin, Meter, override, Queue } from "@twelvefold/kernel";
 import { memoryQueue } from "@twelvefold/kernel/memory";
+import { pluginContract } from "@twelvefold/testing";
 import { CONTENT_TYPE } from "./exposition.ts";
 import { metrics } from "./plugin.ts";
 import { fakeRoutes, recorder, scrape } from "./testdata/scrape.ts";
+
+pluginContract(() => metrics(), { badEnv: { METRICS_PATH: "metrics", METRICS_MAX_SERIES: "0" } });
 
 describe("metrics plugin", () => {
   test("GET /metrics serves other plugins' figures and process figures as Prometheus text", async () => {

@@ -15,10 +15,13 @@ import {
   traceMessage,
 } from "@twelvefold/kernel";
 import { memoryQueue } from "@twelvefold/kernel/memory";
+import { pluginContract } from "@twelvefold/testing";
 import type { SpanExporter } from "./batch.ts";
 import { otel } from "./plugin.ts";
 import { type OtlpReceiver, otlpReceiver } from "./receiver.ts";
 import type { SpanData } from "./span.ts";
+
+pluginContract(() => otel(), { badEnv: { OTEL_TRACES_SAMPLER: "sometimes", OTEL_BSP_MAX_QUEUE_SIZE: "0" } });
 
 let receiver: OtlpReceiver | undefined;
 afterEach(async () => {

@@ -1,15 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { HttpApp, HttpAuth, HttpListener, honoMiddleware, http } from "@twelvefold/http";
-import {
-  createApp,
-  definePlugin,
-  HttpHandler,
-  Meter,
-  type Override,
-  override,
-  RateLimitStore,
-} from "@twelvefold/kernel";
+import { HttpApp, HttpAuth, honoMiddleware, http } from "@twelvefold/http";
+import { ConfigError, definePlugin, Meter, type Override, override, RateLimitStore } from "@twelvefold/kernel";
+import { pluginContract, testApp } from "@twelvefold/testing";
 import { RateLimiter, type RateLimitOptions, rateLimit } from "./plugin.ts";
+
+pluginContract(() => rateLimit(), {
+  plugins: [http()],
+  badEnv: { RATE_LIMIT_PER_MINUTE: "0", RATE_LIMIT_KEY: "cookie" },
+});
 
 const routes = definePlugin({
   name: "routes",
@@ -29,26 +27,17 @@ const routes = definePlugin({
 });
 
 async function start(env: Record<string, string>, options: RateLimitOptions = {}, overrides: Override[] = []) {
-  const logs: Array<Record<string, unknown>> = [];
-  const app = createApp({
-    name: "t",
+  const t = await testApp({
     plugins: [http(), rateLimit(options), routes],
     overrides,
-    env: { ENVIRONMENT: "testing", PORT: "0", HOST: "127.0.0.1", SECRET_KEY: "k".repeat(32), ...env },
-    log: (line) => logs.push(JSON.parse(line)),
+    env: { LOG_LEVEL: "info", SECRET_KEY: "k".repeat(32), ...env },
   });
-  await app.start();
-  const url = app.get(HttpListener).url;
-  const handler = app.get(HttpHandler);
   return {
-    app,
-    logs,
-    get: (path: string, headers: Record<string, string> = {}) => fetch(url + path, { headers }),
-    handle: (path: string, headers: Record<string, string> = {}) =>
-      handler.fetch(new Request(`http://t${path}`, { headers })),
-    async [Symbol.asyncDispose]() {
-      await app.stop();
-    },
+    app: t.app,
+    logs: t.logs,
+    get: (path: string, headers: Record<string, string> = {}) => t.request(path, { headers }),
+    handle: (path: string, headers: Record<string, string> = {}) => t.fetch(`http://t${path}`, { headers }),
+    [Symbol.asyncDispose]: () => t.stop(),
   };
 }
 
@@ -151,12 +140,23 @@ describe("rate-limit plugin", () => {
   });
 
   test("an impossible policy is refused at start", async () => {
-    const app = createApp({
-      name: "t",
-      plugins: [http(), rateLimit({ policies: [{ name: "x", limit: 0 }] })],
-      env: { PORT: "0", HOST: "127.0.0.1" },
-      log: () => {},
+    const t = await testApp({ plugins: [http(), rateLimit({ policies: [{ name: "x", limit: 0 }] })], start: false });
+    await expect(t.start()).rejects.toThrow('policy "x" has an invalid limit');
+  });
+
+  test("options are settings: validated like the environment and shown with source options", async () => {
+    const t = await testApp({ plugins: [http(), rateLimit({ RATE_LIMIT_PER_MINUTE: 0 })], start: false });
+    const error = (await t.start().catch((e: unknown) => e)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain(
+      'RATE_LIMIT_PER_MINUTE (rate-limit): expected an integer of at least 1, got "0" [from options]',
+    );
+    await using good = await start({}, { RATE_LIMIT_PER_MINUTE: 1 });
+    expect((await good.app.inspectConfig()).find((e) => e.name === "RATE_LIMIT_PER_MINUTE")).toMatchObject({
+      value: "1",
+      source: "options",
     });
-    await expect(app.start()).rejects.toThrow('policy "x" has an invalid limit');
+    expect((await good.get("/hello")).status).toBe(200);
+    expect((await good.get("/hello")).status).toBe(429);
   });
 });

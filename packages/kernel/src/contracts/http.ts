@@ -88,3 +88,14 @@ export interface HttpHandler {
 
 /** The in-process HTTP entry point, provided by the http plugin. */
 export const HttpHandler = token<HttpHandler>("twelvefold/HttpHandler");
+
+/** Where the app's HTTP server listens, once bound (PORT 0 picks a free port). */
+export interface HttpListener {
+  readonly port: number;
+  readonly hostname: string;
+  /** `http://host:port`, with a loopback host when bound to every interface. */
+  readonly url: string;
+}
+
+/** The bound address, provided by the http plugin: for tests (the kit's `testApp().url`) and logs. */
+export const HttpListener = token<HttpListener>("twelvefold/HttpListener");
