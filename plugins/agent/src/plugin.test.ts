@@ -1,0 +1,64 @@
+import { describe, expect, test } from "bun:test";
+import { http } from "@twelvefold/http";
+import { type Plugin, worker } from "@twelvefold/kernel";
+import { Agent, calculator, llm } from "@twelvefold/llm";
+import { pluginContract, testApp } from "@twelvefold/testing";
+import { clientText, eventsOf, memoryTool, readFrames, startRoute } from "../test/helpers.ts";
+import { agent } from "./plugin.ts";
+
+const quiet = { LOG_LEVEL: "warn", PORT: "0", HOST: "127.0.0.1" };
+
+pluginContract(() => agent({ loop: Agent, tools: [calculator()] }), {
+  plugins: [llm(), worker()],
+  badEnv: { AGENT_MAX_STEPS: "0", AGENT_MAX_RUNS_PER_USER: "many" },
+});
+
+function boot(plugins: readonly Plugin[], env: Record<string, string> = {}) {
+  return testApp({ plugins: [http(), llm(), worker(), ...plugins, startRoute()], env: { ...quiet, ...env } });
+}
+
+describe("a run through web, queue, worker and event log, in one process on the memory adapters", () => {
+  test("JSON: the answer, the usage and the run id once the run is done", async () => {
+    await using t = await boot([agent({ loop: Agent, tools: [calculator()] })]);
+    const response = await t.fetch("/runs", { method: "POST", body: JSON.stringify({ text: "What is 6 * 7?" }) });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { run_id: string; status: string; response: string; usage: object };
+    expect(body).toMatchObject({ status: "done", response: "6 * 7 = 42." });
+    expect(body.usage).toMatchObject({ input_tokens: expect.any(Number), output_tokens: expect.any(Number) });
+    expect(response.headers.get("x-run-id")).toBe(body.run_id);
+  });
+
+  test("SSE: every event has an id, the tool round trip shows, and the stream ends with done", async () => {
+    await using t = await boot([agent({ loop: Agent, tools: [calculator()] })]);
+    const response = await t.fetch("/runs", {
+      method: "POST",
+      headers: { accept: "text/event-stream" },
+      body: JSON.stringify({ text: "What is 6 * 7?" }),
+    });
+    expect(response.headers.get("content-type")).toStartWith("text/event-stream");
+    const events = eventsOf(await readFrames(response));
+    expect(events.every((e) => typeof e.id === "string" && e.id.length > 0)).toBe(true);
+    expect(events.map((e) => e.type)).toEqual([
+      "tool_call",
+      "usage",
+      "tool_result",
+      ...events.slice(3, -2).map((e) => e.type),
+      "usage",
+      "done",
+    ]);
+    expect(events.some((e) => e.type === "context" || e.type === "input" || e.type === "step")).toBe(false);
+    expect(clientText(events)).toBe("6 * 7 = 42.");
+    expect(events.at(-1)).toMatchObject({ type: "done", reason: "stop", text: "6 * 7 = 42.", steps: 2 });
+  });
+
+  test("a side-effect tool runs once, and the conversation seam is optional", async () => {
+    const memory = memoryTool();
+    await using t = await boot([agent({ loop: Agent, tools: [memory.tool] })]);
+    const response = await t.fetch("/runs", {
+      method: "POST",
+      body: JSON.stringify({ text: "Remember that the sky is green." }),
+    });
+    expect(((await response.json()) as { response: string }).response).toBe("I will remember that the sky is green.");
+    expect(memory.effects).toBe(1);
+  });
+});

@@ -1,0 +1,170 @@
+import {
+  ChatModel,
+  type ConfigOptions,
+  defineJob,
+  definePlugin,
+  EventLog,
+  HttpRoutes,
+  Lock,
+  type Plugin,
+  Queue,
+  type Token,
+  Tracer,
+  token,
+  WorkerJobs,
+} from "@twelvefold/kernel";
+import * as v from "valibot";
+import { approvalSigner } from "./approval.ts";
+import { agentConfig, checkAgentConfig } from "./config.ts";
+import type { ConversationStore } from "./conversation.ts";
+import { RunEngine } from "./engine.ts";
+import { agentErrors } from "./errors.ts";
+import type { AgentLoop, LoopTool } from "./loop.ts";
+import { mountRoutes } from "./routes.ts";
+import { createRuns, type AgentRuns as Runs } from "./runs.ts";
+
+/** The runs API: see {@link Runs}. */
+export type AgentRuns = Runs;
+
+/** The runs API (start, follow, result, cancel, approve), for the app's routes. */
+export const AgentRuns = token<AgentRuns>("twelvefold/agent/AgentRuns");
+
+/** The engine that runs runs, for the worker's job (see the README). */
+export const AgentEngine = token<RunEngine>("twelvefold/agent/RunEngine");
+
+/** Options of {@link agent}: config values that win over the environment, and the run's parts. */
+export interface AgentOptions extends ConfigOptions<typeof agentConfig> {
+  /** The agent loop's token: the llm plugin's `Agent` (`agent({ loop: Agent })`). */
+  readonly loop: Token<AgentLoop>;
+  /** The tools the model may call (the llm plugin's `defineTool`). */
+  readonly tools?: readonly LoopTool[];
+  /** Names of the tools that wait for a person's approval before they run. */
+  readonly approval?: readonly string[];
+  /** A system message every run starts with. */
+  readonly instructions?: string;
+  /** Where the app keeps its conversations; without it a run sees only its own input. */
+  readonly conversations?: Token<ConversationStore>;
+}
+
+/**
+ * The agent plugin: durable agent runs. Web enqueues a run on the Queue and streams its events
+ * from the EventLog; a worker runs the agent loop and appends every event, checkpointing each
+ * finished step, so a worker that dies mid-run leaves the run to the next one, and a client that
+ * reconnects, to any replica, gets every event after its Last-Event-ID exactly once. Where the
+ * kernel's worker runs, the plugin adds its job (topic AGENT_TOPIC) to it; with the http plugin
+ * present it mounts the run routes under AGENT_ROUTE_PREFIX.
+ *
+ * @example
+ * ```ts
+ * import { Agent, llm } from "@twelvefold/llm";
+ * import { agent, AgentRuns } from "@twelvefold/agent";
+ *
+ * const app = createApp({
+ *   name: "assistant",
+ *   plugins: [http(), redis(), llm(), agent({ loop: Agent, tools: [calculator, sendMail], approval: ["send_mail"] }), chat],
+ * });
+ * // in a route: const { runId } = await get(AgentRuns).start({ user, text }); return get(AgentRuns).stream(runId);
+ * ```
+ */
+export function agent(options: AgentOptions): Plugin {
+  const { loop, tools = [], approval = [], instructions, conversations, ...settings } = options;
+  const unknown = approval.filter((name) => !tools.some((tool) => tool.name === name));
+  if (unknown.length > 0) {
+    throw agentErrors.create("TF_AGENT_CONFIG", {
+      reason: `approval names tools that are not given: ${unknown.map((n) => JSON.stringify(n)).join(", ")}`,
+    });
+  }
+  return definePlugin({
+    name: "agent",
+    config: agentConfig,
+    options: settings,
+    check: checkAgentConfig,
+    requires: [EventLog, Queue, Lock],
+    optional: [loop, ChatModel, HttpRoutes, WorkerJobs, Tracer, ...(conversations ? [conversations] : [])],
+    provides: [AgentRuns, AgentEngine],
+    processes: ["web", "worker"],
+    async start({ config, get, find, provide, lifecycle, logger, processes }) {
+      let secretKey = config.SECRET_KEY;
+      if (secretKey === undefined) {
+        // Production requires SECRET_KEY (the schema says so); elsewhere one process signs and checks alone.
+        secretKey = crypto.randomUUID() + crypto.randomUUID();
+        logger.warn("agent: SECRET_KEY is not set: approvals are signed with a key of this process only", {});
+      }
+      const signer = await approvalSigner(secretKey);
+      const log = get(EventLog);
+      const lock = get(Lock);
+      const queue = get(Queue);
+      const tracer = find(Tracer);
+      let engine: RunEngine | undefined;
+      const job = defineJob({
+        topic: config.AGENT_TOPIC,
+        payload: v.object({ run_id: v.pipe(v.string(), v.uuid()) }),
+        run: ({ run_id }, { signal, message, delivery }) =>
+          (engine as RunEngine).run(run_id, {
+            signal,
+            attempt: message.attempt,
+            maxAttempts: message.maxAttempts,
+            release: (delayMs) => delivery.release({ delayMs }),
+          }),
+      });
+      const runs = createRuns({
+        log,
+        lock,
+        signer,
+        enqueue: (runId) => job.enqueue(queue, { run_id: runId }, { tracer }),
+        maxRunsPerUser: config.AGENT_MAX_RUNS_PER_USER,
+        runTtlMs: config.AGENT_RUN_TTL_MS,
+        waitMs: config.AGENT_WAIT_MS,
+        keepAliveMs: config.AGENT_SSE_KEEPALIVE_MS,
+        retryMs: config.AGENT_SSE_RETRY_MS,
+        draining: lifecycle.draining,
+      });
+      provide(AgentRuns, runs);
+
+      const agentLoop = find(loop);
+      const model = find(ChatModel);
+      if (processes.has("worker") && (agentLoop === undefined || model === undefined)) {
+        throw agentErrors.create("TF_AGENT_CONFIG", {
+          reason: `a worker runs the agent loop, but nothing provides ${JSON.stringify(agentLoop ? ChatModel.id : loop.id)}: add the llm plugin`,
+        });
+      }
+      engine = new RunEngine({
+        log,
+        lock,
+        loop: agentLoop ?? { run: () => missing(loop) },
+        model: model ?? {
+          provider: "none",
+          model: "none",
+          complete: () => missing(ChatModel),
+          stream: () => missing(ChatModel),
+        },
+        tools,
+        approval: new Set(approval),
+        signer,
+        conversations: conversations ? find(conversations) : undefined,
+        instructions,
+        logger,
+        maxSteps: config.AGENT_MAX_STEPS,
+        maxTokens: config.AGENT_MAX_TOKENS_PER_RUN,
+        eventsTtlMs: config.AGENT_EVENTS_TTL_MS,
+        approvalTtlMs: config.AGENT_APPROVAL_TTL_MS,
+        lockTtlMs: config.AGENT_LOCK_TTL_MS,
+        waitMs: config.AGENT_WAIT_MS,
+      });
+      provide(AgentEngine, engine);
+      // Where the kernel's worker runs, it consumes the runs' topic; elsewhere (web) runs are only enqueued.
+      if (processes.has("worker")) find(WorkerJobs)?.add(job);
+
+      const routes = find(HttpRoutes);
+      if (routes && config.AGENT_ROUTE_PREFIX !== "" && processes.has("web")) {
+        mountRoutes(routes, runs, config.AGENT_ROUTE_PREFIX.replace(/\/+$/, ""));
+      }
+    },
+  });
+}
+
+function missing(needed: Token<unknown>): never {
+  throw agentErrors.create("TF_AGENT_CONFIG", {
+    reason: `this process has no ${JSON.stringify(needed.id)}: runs run in a worker process`,
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * Test helpers for the agent plugin: a side-effect tool that counts its effects by idempotency
+ * key, a route that starts runs, an SSE reader, and the client's view of a stream (text per step,
+ * with `reset` applied), which is what "no duplicated text" is measured on.
+ */
+import { definePlugin, HttpRoutes, type Plugin } from "@twelvefold/kernel";
+import { defineTool } from "@twelvefold/llm";
+import * as v from "valibot";
+import { AgentRuns } from "../src/plugin.ts";
+
+/**
+ * A `remember` tool with side effects; `effects` counts each idempotency key once, `calls` counts
+ * runs. `hold` runs after the effect and before the tool returns (a crash there is the case the
+ * idempotency key is for); `before` runs before the effect.
+ */
+export function memoryTool(
+  options: {
+    readonly before?: (signal: AbortSignal) => Promise<void>;
+    readonly hold?: (signal: AbortSignal) => Promise<void>;
+  } = {},
+) {
+  const facts = new Map<string, string>();
+  let calls = 0;
+  const tool = defineTool({
+    name: "remember",
+    description: "Remembers a fact for later",
+    input: v.object({ fact: v.string() }),
+    sideEffects: true,
+    async run({ fact }, { idempotencyKey, signal }) {
+      calls++;
+      await options.before?.(signal);
+      if (!facts.has(idempotencyKey ?? fact)) facts.set(idempotencyKey ?? fact, fact);
+      await options.hold?.(signal);
+      return { result: `noted: ${fact}` };
+    },
+  });
+  return {
+    tool,
+    get effects() {
+      return facts.size;
+    },
+    get calls() {
+      return calls;
+    },
+  };
+}
+
+/** `POST /runs { text, user? }`: starts a run and answers as a chat route does (JSON or SSE by Accept). */
+export function startRoute(): Plugin {
+  return definePlugin({
+    name: "start-route",
+    requires: [HttpRoutes, AgentRuns],
+    processes: ["web"],
+    start({ get }) {
+      const runs = get(AgentRuns);
+      get(HttpRoutes).add("POST", "/runs", async (request) => {
+        const body = (await request.json()) as { text: string; user?: string };
+        const { runId } = await runs.start({ user: body.user ?? "ada", text: body.text });
+        return runs.respond(request, runId);
+      });
+    },
+  });
+}
+
+/** One parsed SSE frame. */
+export interface Frame {
+  readonly id?: string;
+  readonly event?: { readonly type: string; readonly [field: string]: unknown };
+  readonly retry?: number;
+  readonly comment?: string;
+}
+
+/**
+ * Reads an SSE body frame by frame until it ends, `stopAfter` frames with data have come, or
+ * `signal` aborts; then cancels the body (the client goes away).
+ */
+export async function readFrames(
+  response: Response,
+  options: { readonly stopAfter?: number; readonly onFrame?: (frame: Frame) => void } = {},
+): Promise<Frame[]> {
+  const frames: Frame[] = [];
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let withData = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end = buffer.indexOf("\n\n");
+      while (end >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        end = buffer.indexOf("\n\n");
+        const frame: { id?: string; event?: Frame["event"]; retry?: number; comment?: string } = {};
+        for (const line of block.split("\n")) {
+          if (line.startsWith("id: ")) frame.id = line.slice(4);
+          else if (line.startsWith("data: ")) frame.event = JSON.parse(line.slice(6));
+          else if (line.startsWith("retry: ")) frame.retry = Number(line.slice(7));
+          else if (line.startsWith(":")) frame.comment = line.slice(1).trim();
+        }
+        frames.push(frame);
+        options.onFrame?.(frame);
+        if (frame.event) withData++;
+        if (options.stopAfter !== undefined && withData >= options.stopAfter) return frames;
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return frames;
+}
+
+/** The events of some frames. */
+export const eventsOf = (frames: readonly Frame[]) =>
+  frames.flatMap((f) => (f.event ? [{ id: f.id as string, ...f.event }] : []));
+
+/** What a client shows: the text of each step, a `reset` forgetting its step's text so far. */
+export function clientText(
+  events: ReadonlyArray<{ readonly type: string; readonly [field: string]: unknown }>,
+): string {
+  const steps = new Map<number, string>();
+  for (const event of events) {
+    const step = event.step as number;
+    if (event.type === "text") steps.set(step, (steps.get(step) ?? "") + (event.text as string));
+    if (event.type === "reset") steps.delete(step);
+  }
+  return [...steps.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([, text]) => text)
+    .join("");
+}
+
+/** Polls until `check` holds (generous: suites share two cores). */
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
