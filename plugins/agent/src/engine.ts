@@ -37,7 +37,8 @@ export interface EngineSetup {
   readonly log: EventLog;
   readonly lock: Lock;
   readonly loop: AgentLoop;
-  readonly model: ChatModel;
+  /** The app's model: a resumed run replays its last finished turn through it (without one, the turn runs again). */
+  readonly model?: ChatModel;
   readonly tools: readonly LoopTool[];
   /** Names of the tools that need a person's approval before they run. */
   readonly approval: ReadonlySet<string>;
@@ -180,6 +181,18 @@ export class RunEngine {
       await this.#append(runId, { type: "reset", step, reason: "the worker running this step stopped: it runs again" });
       state.turn = { ...state.turn, text: "", calls: [], results: new Set(), requested: new Set() };
     }
+    if (state.turn.finished !== undefined && setup.model === undefined) {
+      // No model to replay the finished turn through: the loop asks its own again, after a reset.
+      await this.#append(runId, { type: "reset", step: state.turn.step, reason: "the turn runs again on resume" });
+      state.turn = {
+        ...state.turn,
+        text: "",
+        calls: [],
+        finished: undefined,
+        results: new Set(),
+        requested: new Set(),
+      };
+    }
     const turn = state.turn;
     const replaying = turn.finished === undefined ? undefined : { ...turn, finished: turn.finished };
     if (replaying) {
@@ -206,7 +219,7 @@ export class RunEngine {
         firstStep: state.nextStep,
         maxSteps: setup.maxSteps,
         signal: stop.signal,
-        model: replaying ? replayModel(setup.model, replaying) : setup.model,
+        model: replaying && setup.model ? replayModel(setup.model, replaying) : setup.model,
       });
       // Events of the replayed turn are in the log already; only what comes after it is new.
       const replayed = replaying?.step;
@@ -332,6 +345,8 @@ export class RunEngine {
   async #end(runId: string, state: RunState, event: RunEvent): Promise<void> {
     const setup = this.#setup;
     await this.#append(runId, event);
+    const ended: RunEvent = { type: "ended" };
+    await setup.log.append(controlLog(runId), JSON.stringify(ended));
     await Promise.all([
       setup.log.expire(runLog(runId), setup.eventsTtlMs),
       setup.log.expire(controlLog(runId), setup.eventsTtlMs),

@@ -67,8 +67,10 @@ export type RunEvent =
   | { readonly type: "context"; readonly messages: readonly ChatMessage[] }
   /** A finished step and the messages it added: the checkpoint a resumed run starts after (internal). */
   | { readonly type: "step"; readonly step: number; readonly added: readonly ChatMessage[] }
-  /** Someone asked to cancel (internal; the worker answers with `cancelled`). */
+  /** Someone asked to cancel (internal, in the control log; the worker answers with `cancelled`). */
   | { readonly type: "cancel_requested"; readonly reason: string }
+  /** The run's terminal event is in its log (internal, in the control log), so a reconnect after it ends at once. */
+  | { readonly type: "ended" }
   /** The run's input (internal): who asked, in which conversation, what. */
   | {
       readonly type: "input";
@@ -83,7 +85,7 @@ export type RunEvent =
 export type LoggedEvent = RunEvent & { readonly id: string };
 
 /** The event types a client never sees. */
-const INTERNAL: ReadonlySet<RunEvent["type"]> = new Set(["context", "step", "cancel_requested", "input"]);
+const INTERNAL: ReadonlySet<RunEvent["type"]> = new Set(["context", "step", "cancel_requested", "ended", "input"]);
 
 /** The event types after which nothing more is appended. */
 const TERMINAL: ReadonlySet<RunEvent["type"]> = new Set(["done", "cancelled", "failed"]);

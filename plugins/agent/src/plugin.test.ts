@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { http } from "@twelvefold/http";
-import { type Plugin, worker } from "@twelvefold/kernel";
+import { ConfigError, type Plugin, worker } from "@twelvefold/kernel";
 import { Agent, calculator, llm } from "@twelvefold/llm";
 import { pluginContract, testApp } from "@twelvefold/testing";
 import { clientText, eventsOf, memoryTool, readFrames, startRoute } from "../test/helpers.ts";
-import { agent } from "./plugin.ts";
+import { AgentEngine, AgentRuns, agent } from "./plugin.ts";
 
 const quiet = { LOG_LEVEL: "warn", PORT: "0", HOST: "127.0.0.1" };
 
@@ -60,5 +60,66 @@ describe("a run through web, queue, worker and event log, in one process on the 
     });
     expect(((await response.json()) as { response: string }).response).toBe("I will remember that the sky is green.");
     expect(memory.effects).toBe(1);
+  });
+});
+
+describe("the agent plugin's setup", () => {
+  test("approval naming a tool that is not given is refused when the plugin is made", () => {
+    expect(() => agent({ loop: Agent, tools: [calculator()], approval: ["send_mail"] })).toThrow(
+      'agent: approval names tools that are not given: "send_mail"',
+    );
+  });
+
+  test("a bad route prefix is a config problem reported before anything starts", async () => {
+    const t = await testApp({
+      plugins: [llm(), agent({ loop: Agent, AGENT_ROUTE_PREFIX: "runs/" })],
+      env: quiet,
+      start: false,
+    });
+    const error = await t.start().catch((e: unknown) => e);
+    await t.stop();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.map((i) => i.name)).toEqual(["AGENT_ROUTE_PREFIX"]);
+  });
+
+  test("production requires a SECRET_KEY of 32 characters; elsewhere a missing one is a warning", async () => {
+    const production = await testApp({
+      plugins: [llm({ LLM_PROVIDER: "local" }), agent({ loop: Agent })],
+      env: { ...quiet, ENVIRONMENT: "production", SECRET_KEY: "short" },
+      process: "web",
+      start: false,
+    });
+    const error = await production.start().catch((e: unknown) => e);
+    await production.stop();
+    expect((error as ConfigError).issues?.map((i) => i.name)).toContain("SECRET_KEY");
+
+    await using t = await testApp({ plugins: [llm(), agent({ loop: Agent })], env: { LOG_LEVEL: "warn" } });
+    expect(t.logs.some((l) => l.level === "warn" && String(l.message).includes("SECRET_KEY is not set"))).toBe(true);
+  });
+
+  test("a worker without the agent loop refuses to start, naming what is missing", async () => {
+    const t = await testApp({
+      plugins: [worker(), agent({ loop: Agent })],
+      env: quiet,
+      process: "worker",
+      start: false,
+    });
+    const error = await t.start().catch((e: unknown) => e);
+    await t.stop();
+    expect(String(error)).toContain('nothing provides "twelvefold/llm/Agent": add the llm plugin');
+  });
+
+  test("a web process needs no loop: it serves runs, and running one there says where runs run", async () => {
+    await using t = await testApp({ plugins: [http(), agent({ loop: Agent })], env: quiet, process: "web" });
+    const { runId } = await t.get(AgentRuns).start({ user: "ada", text: "hello" });
+    const attempt = t.get(AgentEngine).run(runId, { signal: new AbortController().signal, attempt: 5, maxAttempts: 5 });
+    await expect(attempt).rejects.toThrow("runs run in a worker process");
+  });
+
+  test("AGENT_ROUTE_PREFIX empty mounts no routes", async () => {
+    await using t = await boot([agent({ loop: Agent, AGENT_ROUTE_PREFIX: "" })]);
+    expect((await t.fetch(`/agent/runs/${crypto.randomUUID()}/events`)).status).toBe(404);
+    const problem = (await (await t.fetch(`/agent/runs/${crypto.randomUUID()}/events`)).json()) as { code: string };
+    expect(problem.code).toBe("TF_HTTP_NOT_FOUND");
   });
 });

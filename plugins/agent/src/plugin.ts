@@ -121,23 +121,19 @@ export function agent(options: AgentOptions): Plugin {
       });
       provide(AgentRuns, runs);
 
+      // The loop and the model matter only where runs run; a web process may do without them.
       const agentLoop = find(loop);
       const model = find(ChatModel);
-      if (processes.has("worker") && (agentLoop === undefined || model === undefined)) {
+      if (processes.has("worker") && agentLoop === undefined) {
         throw agentErrors.create("TF_AGENT_CONFIG", {
-          reason: `a worker runs the agent loop, but nothing provides ${JSON.stringify(agentLoop ? ChatModel.id : loop.id)}: add the llm plugin`,
+          reason: `a worker runs the agent loop, but nothing provides ${JSON.stringify(loop.id)}: add the llm plugin`,
         });
       }
       engine = new RunEngine({
         log,
         lock,
         loop: agentLoop ?? { run: () => missing(loop) },
-        model: model ?? {
-          provider: "none",
-          model: "none",
-          complete: () => missing(ChatModel),
-          stream: () => missing(ChatModel),
-        },
+        model,
         tools,
         approval: new Set(approval),
         signer,

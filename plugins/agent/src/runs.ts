@@ -120,8 +120,18 @@ export function createRuns(setup: RunsSetup): AgentRuns {
     if (first.length === 0) throw agentErrors.create("TF_AGENT_NOT_FOUND", { runId });
   }
 
+  /** True once the run's terminal event is in its log (the worker then notes it in the control log). */
+  async function ended(runId: string): Promise<boolean> {
+    const control = await log.read(controlLog(runId), { limit: PAGE });
+    return control.some(({ id, data }) => parseEvent(id, data)?.type === "ended");
+  }
+
   async function* events(runId: string, options: EventsOptions = {}): AsyncGenerator<LoggedEvent> {
     let cursor = options.after;
+    // A client back after the end (it had the terminal event) is done at once, not after a wait.
+    if (cursor !== undefined && (await log.read(runLog(runId), { after: cursor, limit: 1 })).length === 0) {
+      if (await ended(runId)) return;
+    }
     for (;;) {
       const page = await log.wait(runLog(runId), {
         after: cursor,
@@ -136,8 +146,10 @@ export function createRuns(setup: RunsSetup): AgentRuns {
         yield event;
         if (isTerminal(event)) return;
       }
-      // A quiet spell: make sure the run is still there (its log may have expired) before waiting again.
-      if (page.length === 0 && (await log.read(runLog(runId), { limit: 1 })).length === 0) {
+      if (page.length > 0) continue;
+      // A quiet spell: the run may have ended just before the cursor, or its log expired.
+      if (await ended(runId)) return;
+      if ((await log.read(runLog(runId), { limit: 1 })).length === 0) {
         throw agentErrors.create("TF_AGENT_NOT_FOUND", { runId });
       }
     }

@@ -6,6 +6,7 @@
 import { definePlugin, HttpRoutes, type Plugin } from "@twelvefold/kernel";
 import { defineTool } from "@twelvefold/llm";
 import * as v from "valibot";
+import { AgentError, problemOf } from "../src/errors.ts";
 import { AgentRuns } from "../src/plugin.ts";
 
 /**
@@ -55,8 +56,13 @@ export function startRoute(): Plugin {
       const runs = get(AgentRuns);
       get(HttpRoutes).add("POST", "/runs", async (request) => {
         const body = (await request.json()) as { text: string; user?: string };
-        const { runId } = await runs.start({ user: body.user ?? "ada", text: body.text });
-        return runs.respond(request, runId);
+        try {
+          const { runId } = await runs.start({ user: body.user ?? "ada", text: body.text });
+          return await runs.respond(request, runId);
+        } catch (error) {
+          if (error instanceof AgentError) return problemOf(error);
+          throw error;
+        }
       });
     },
   });
@@ -76,7 +82,12 @@ export interface Frame {
  */
 export async function readFrames(
   response: Response,
-  options: { readonly stopAfter?: number; readonly onFrame?: (frame: Frame) => void } = {},
+  options: {
+    readonly stopAfter?: number;
+    /** Stop (and leave) after the first frame this holds for. */
+    readonly stopAt?: (frame: Frame) => boolean;
+    readonly onFrame?: (frame: Frame) => void;
+  } = {},
 ): Promise<Frame[]> {
   const frames: Frame[] = [];
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
@@ -104,6 +115,7 @@ export async function readFrames(
         options.onFrame?.(frame);
         if (frame.event) withData++;
         if (options.stopAfter !== undefined && withData >= options.stopAfter) return frames;
+        if (options.stopAt?.(frame)) return frames;
       }
     }
   } finally {
