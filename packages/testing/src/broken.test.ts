@@ -242,12 +242,12 @@ describe("the contract suites catch broken adapters", () => {
         () => memoryQueue(),
         (q) => q.close(),
       ),
-      failingCases(
-        eventLogCases,
-        () => memoryEventLog(),
-        async (log) => log.close(),
-      ),
     ]);
-    expect(results).toEqual([[], [], [], [], []]);
+    expect(results).toEqual([[], [], [], []]);
+  });
+
+  // Apart from the others, so its cases add nothing to the load the timing cases above run under.
+  test("the event log cases pass against the working memory event log", async () => {
+    expect(await failingCases(eventLogCases, () => memoryEventLog(), closeLog)).toEqual([]);
   });
 });
