@@ -27,7 +27,7 @@
 export { type AgentEvent, type AgentOptions, type DoneReason, runAgent } from "./src/agent.ts";
 export { type Admission, type BreakerOptions, type BreakerState, CircuitBreaker } from "./src/breaker.ts";
 export { ConcurrencyLimit } from "./src/concurrency.ts";
-export { type LlmConfig, llmConfig } from "./src/config.ts";
+export { checkLlmConfig, chooseProvider, type LlmConfig, llmConfig, type Provider } from "./src/config.ts";
 export { costOf, type Price, type PriceTable, priceOf } from "./src/cost.ts";
 export {
   type Delivered,
@@ -40,7 +40,7 @@ export {
 } from "./src/errors.ts";
 export { type LocalModelOptions, localModel } from "./src/local.ts";
 export { type OpenAiModelOptions, openaiModel } from "./src/openai.ts";
-export { Agent, type AgentRunOptions, chooseProvider, type LlmOptions, llm } from "./src/plugin.ts";
+export { Agent, type AgentRunOptions, type LlmOptions, llm } from "./src/plugin.ts";
 export { type ResilienceOptions, type ResilientModel, resilientModel } from "./src/resilient.ts";
 export { defaultRetryPolicy, type RetryPolicy, retryDelay } from "./src/retry.ts";
 export { cacheToolResults, type ToolRecord, type ToolResultStore } from "./src/store.ts";

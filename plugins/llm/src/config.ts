@@ -1,4 +1,4 @@
-import { env, secret } from "@twelvefold/kernel";
+import { type ConfigProblem, defineConfig, env, type InferConfig, type Profile, secret } from "@twelvefold/kernel";
 import * as v from "valibot";
 import type { PriceTable } from "./cost.ts";
 
@@ -11,7 +11,7 @@ const priceTable: v.GenericSchema<string, PriceTable> = v.pipe(
 );
 
 /** The llm plugin's settings, keyed by env var name. */
-export const llmConfig = {
+export const llmConfig = defineConfig({
   /**
    * `openai` (any Chat Completions server), `local` (the deterministic model), or `auto`: openai
    * when OPENAI_API_KEY or OPENAI_BASE_URL is set, else local.
@@ -58,7 +58,42 @@ export const llmConfig = {
   LLM_PRICES: v.optional(priceTable, "{}"),
   /** Pause between the local model's streamed tokens. */
   LLM_LOCAL_TOKEN_DELAY_MS: v.optional(env.integer({ min: 0, max: 10000 }), "0"),
-};
+});
 
 /** The parsed settings. */
-export type LlmConfig = { [K in keyof typeof llmConfig]: v.InferOutput<(typeof llmConfig)[K]> };
+export type LlmConfig = InferConfig<typeof llmConfig>;
+
+/** The model provider the settings choose. */
+export type Provider = "openai" | "local";
+
+/** Which provider the settings choose: LLM_PROVIDER, or under `auto` openai when a key or base URL is set. */
+export function chooseProvider(config: LlmConfig): Provider {
+  if (config.LLM_PROVIDER !== "auto") return config.LLM_PROVIDER;
+  return config.OPENAI_API_KEY || config.OPENAI_BASE_URL ? "openai" : "local";
+}
+
+/**
+ * Rules across settings, reported with every other config problem before anything starts:
+ * openai needs a key or a base URL, and production never serves the local model by default.
+ */
+export function checkLlmConfig(config: LlmConfig, profile: Profile): ConfigProblem[] {
+  const configured = Boolean(config.OPENAI_API_KEY || config.OPENAI_BASE_URL);
+  if (config.LLM_PROVIDER === "openai" && !configured) {
+    return [
+      {
+        name: "OPENAI_BASE_URL",
+        expected: "a Chat Completions server, or OPENAI_API_KEY for OpenAI, when LLM_PROVIDER is openai",
+      },
+    ];
+  }
+  if (profile === "production" && config.LLM_PROVIDER === "auto" && !configured) {
+    return [
+      {
+        name: "LLM_PROVIDER",
+        expected:
+          "OPENAI_API_KEY or OPENAI_BASE_URL set in production, or LLM_PROVIDER=local to serve the local model on purpose",
+      },
+    ];
+  }
+  return [];
+}

@@ -16,7 +16,6 @@ errorsContract("llm", llmErrors, {
   TF_LLM_CIRCUIT_OPEN: call,
   TF_LLM_OVERLOADED: { max: 16, waitMs: 10_000 },
   TF_LLM_UNAVAILABLE: { models: ["a", "b"], last: "down" },
-  TF_LLM_CONFIG: { problem: "no provider" },
   TF_LLM_TOOL: { problem: "bad name" },
 });
 

@@ -44,8 +44,6 @@ const table = {
     message: (f: { models: readonly string[]; last: string }) =>
       `llm: every model failed (${f.models.map(quote).join(", ")}): last: ${f.last}`,
   },
-  /** Settings that cannot work together (production without a provider). */
-  TF_LLM_CONFIG: { message: (f: { problem: string }) => `llm: ${f.problem}` },
   /** A tool definition that cannot be offered to a model (a bad or duplicate name). */
   TF_LLM_TOOL: { message: (f: { problem: string }) => `llm: ${f.problem}` },
 } as const;
@@ -78,7 +76,7 @@ export interface LlmErrorOptions extends TwelvefoldErrorOptions {
 }
 
 /**
- * A failed model call, or a plugin setting that cannot work. `retryable` says whether the same
+ * A failed model call, or a tool that cannot be offered to a model. `retryable` says whether the same
  * request may succeed if sent again; `status` is the provider's HTTP status when there was one.
  * Built from the plugin's catalogue, {@link llmErrors}.
  *

@@ -63,18 +63,22 @@ describe("llm plugin", () => {
     expect(JSON.stringify(t.logs)).not.toContain("sk-test-key-000000");
   });
 
-  test("production refuses to fall back to the local model unless asked to", async () => {
+  test("production refuses the local model as a silent default: a config error, unless LLM_PROVIDER=local", async () => {
     const refused = await testApp({ plugins: [llm()], env: { ENVIRONMENT: "production" }, start: false });
     const error = await refused.start().catch((e: unknown) => e);
-    expect(error).toMatchObject({ cause: { code: "TF_LLM_CONFIG" } });
-    expect((error as Error).message).toContain("no model provider configured in production");
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues).toEqual([
+      expect.objectContaining({ name: "LLM_PROVIDER", expected: expect.stringContaining("LLM_PROVIDER=local") }),
+    ]);
     await using chosen = await testApp({ plugins: [llm()], env: { ENVIRONMENT: "production", LLM_PROVIDER: "local" } });
     expect(chosen.get(ChatModel).provider).toBe("local");
   });
 
-  test("LLM_PROVIDER=openai with neither key nor base URL is refused at start", async () => {
+  test("LLM_PROVIDER=openai with neither key nor base URL is a config error before anything starts", async () => {
     const t = await testApp({ plugins: [llm()], env: { LLM_PROVIDER: "openai" }, start: false });
-    await expect(t.start()).rejects.toThrow("neither OPENAI_API_KEY nor OPENAI_BASE_URL is set");
+    const error = await t.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues[0]).toMatchObject({ name: "OPENAI_BASE_URL", plugin: "llm" });
   });
 
   test("a bad price table is a config error saying what it expects", async () => {
@@ -144,6 +148,8 @@ describe("llm plugin", () => {
 
   test("options are the top config layer, and models of your own replace the configured chain", async () => {
     await using t = await testApp({ plugins: [llm({ LLM_MAX_STEPS: 1 })] });
+    const shown = (await t.app.inspectConfig()).find((e) => e.name === "LLM_MAX_STEPS");
+    expect(shown).toMatchObject({ value: "1", source: "options" });
     const last = (await events(t.get(Agent), "What is 6 * 7?")).at(-1);
     expect(last).toMatchObject({ type: "done", reason: "max_steps" });
     const own = t.get(ChatModel);

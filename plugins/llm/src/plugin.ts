@@ -1,8 +1,16 @@
-import { Cache, ChatModel, definePlugin, Meter, type Plugin, type Profile, Tracer, token } from "@twelvefold/kernel";
+import {
+  Cache,
+  ChatModel,
+  type ConfigOptions,
+  definePlugin,
+  Meter,
+  type Plugin,
+  Tracer,
+  token,
+} from "@twelvefold/kernel";
 import { type AgentEvent, type AgentOptions, runAgent } from "./agent.ts";
 import { ConcurrencyLimit } from "./concurrency.ts";
-import { type LlmConfig, llmConfig } from "./config.ts";
-import { llmErrors } from "./errors.ts";
+import { checkLlmConfig, chooseProvider, type LlmConfig, llmConfig, type Provider } from "./config.ts";
 import { localModel } from "./local.ts";
 import { openaiModel } from "./openai.ts";
 import { type ResilientModel, resilientModel } from "./resilient.ts";
@@ -26,35 +34,13 @@ export interface Agent {
 export const Agent = token<Agent>("twelvefold/llm/Agent");
 
 /** Options of {@link llm}: config values that win over the environment, and models of your own. */
-export interface LlmOptions extends Partial<LlmConfig> {
+export type LlmOptions = ConfigOptions<typeof llmConfig> & {
   /**
    * The fallback chain to use instead of the one built from config (any ChatModel adapters,
    * first tried first); the plugin wraps it in its resilience policy.
    */
   readonly models?: readonly ChatModel[];
-}
-
-type Provider = "openai" | "local";
-
-/** Which provider the settings choose, or an error for settings that cannot work. */
-export function chooseProvider(config: LlmConfig, profile: Profile): Provider {
-  const configured = Boolean(config.OPENAI_API_KEY || config.OPENAI_BASE_URL);
-  if (config.LLM_PROVIDER === "openai" && !configured) {
-    throw llmErrors.create("TF_LLM_CONFIG", {
-      problem:
-        "LLM_PROVIDER is openai but neither OPENAI_API_KEY nor OPENAI_BASE_URL is set: set the key for OpenAI, or the base URL of a compatible server",
-    });
-  }
-  if (config.LLM_PROVIDER !== "auto") return config.LLM_PROVIDER;
-  if (configured) return "openai";
-  if (profile === "production") {
-    throw llmErrors.create("TF_LLM_CONFIG", {
-      problem:
-        "no model provider configured in production: set OPENAI_API_KEY or OPENAI_BASE_URL, or LLM_PROVIDER=local to serve the local deterministic model on purpose",
-    });
-  }
-  return "local";
-}
+};
 
 function buildChain(config: LlmConfig, provider: Provider): ChatModel[] {
   const local = () => localModel({ tokenDelayMs: config.LLM_LOCAL_TOKEN_DELAY_MS });
@@ -94,16 +80,17 @@ function buildChain(config: LlmConfig, provider: Provider): ChatModel[] {
  * ```
  */
 export function llm(options: LlmOptions = {}): Plugin {
-  const { models, ...overrides } = options;
+  const { models, ...settings } = options;
   return definePlugin({
     name: "llm",
     config: llmConfig,
+    options: settings,
+    check: checkLlmConfig,
     requires: [Cache],
     optional: [Tracer, Meter],
     provides: [ChatModel, Agent],
-    async start({ config: parsed, profile, logger, get, find, provide }) {
-      const config = { ...parsed, ...overrides } as LlmConfig;
-      const chain = models ? [...models] : buildChain(config, chooseProvider(config, profile));
+    async start({ config, logger, get, find, provide }) {
+      const chain = models ? [...models] : buildChain(config, chooseProvider(config));
       // The openai package loads now, at start, and only when a configured model needs it.
       await Promise.all(chain.map((m) => (m as { warm?: () => Promise<void> }).warm?.()));
       const tracer = find(Tracer);
