@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import type { ChatChunk, ChatModel, ChatRequest, Span, Tracer } from "@twelvefold/kernel";
+import type { ChatChunk, ChatModel, ChatRequest } from "@twelvefold/kernel";
 import { memoryCache } from "@twelvefold/kernel/memory";
 import * as v from "valibot";
+import { recordingTracer } from "../test/tracer.ts";
 import { type AgentEvent, type AgentOptions, runAgent } from "./agent.ts";
 import { LlmError } from "./errors.ts";
 import { localModel } from "./local.ts";
@@ -287,41 +288,8 @@ describe("runAgent on the local model", () => {
   });
 
   test("an invoke_agent span holds the chat and execute_tool spans; content only when asked", async () => {
-    const spans: Array<{ name: string; attributes: Record<string, unknown>; parent: string | undefined }> = [];
-    let active: string | undefined;
-    const tracer: Tracer = {
-      startSpan(name, options) {
-        const record = { name, attributes: { ...options?.attributes } as Record<string, unknown>, parent: active };
-        spans.push(record);
-        const span: Span = {
-          traceId: "1".repeat(32),
-          spanId: String(spans.length).padStart(16, "0"),
-          isRecording: () => true,
-          setAttribute: (k, value) => {
-            record.attributes[k] = value;
-          },
-          setAttributes: (a) => Object.assign(record.attributes, a),
-          addEvent() {},
-          recordException() {},
-          setStatus() {},
-          updateName() {},
-          end() {},
-        };
-        (span as { name?: string }).name = name;
-        return span;
-      },
-      withSpan(span, fn) {
-        const before = active;
-        active = (span as { name?: string }).name;
-        try {
-          return fn();
-        } finally {
-          active = before;
-        }
-      },
-      inject() {},
-      activeSpan: () => undefined,
-    };
+    const tracer = recordingTracer();
+    const { spans } = tracer;
     await run({ tracer });
     const names = spans.map((s) => s.name);
     expect(names).toEqual(["invoke_agent agent", "execute_tool calculator"]);
