@@ -2,11 +2,11 @@ import { describe, expect, test } from "bun:test";
 import type { ChatChunk, ChatModel, ChatRequest } from "@twelvefold/kernel";
 import { memoryCache } from "@twelvefold/kernel/memory";
 import * as v from "valibot";
-import { recordingTracer } from "../test/tracer.ts";
 import { type AgentEvent, type AgentOptions, runAgent } from "./agent.ts";
 import { LlmError } from "./errors.ts";
 import { localModel } from "./local.ts";
 import { cacheToolResults } from "./store.ts";
+import { recordingTracer } from "./testdata/tracer.ts";
 import { defineTool } from "./tool.ts";
 import { calculator, clock } from "./tools.ts";
 

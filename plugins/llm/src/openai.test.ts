@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { ToolDefinition } from "@twelvefold/kernel";
 import { chatModelContract, faultServer, faults } from "@twelvefold/testing";
-import { fastPolicy } from "../test/policy.ts";
 import { LlmError } from "./errors.ts";
 import { openaiModel } from "./openai.ts";
 import { resilientModel } from "./resilient.ts";
+import { fastPolicy } from "./testdata/policy.ts";
 
 const lookup: ToolDefinition = {
   name: "lookup",

@@ -1,13 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import type { ChatChunk, ChatModel, ChatRequest, ChatResponse } from "@twelvefold/kernel";
 import { type FaultServer, faultServer, faults } from "@twelvefold/testing";
-import { fastPolicy } from "../test/policy.ts";
 import { ConcurrencyLimit } from "./concurrency.ts";
 import { LlmError } from "./errors.ts";
 import { localModel } from "./local.ts";
 import { openaiModel } from "./openai.ts";
 import { type ResilienceOptions, resilientModel } from "./resilient.ts";
 import { createInstruments } from "./telemetry.ts";
+import { fastPolicy } from "./testdata/policy.ts";
 
 const request: ChatRequest = { messages: [{ role: "user", content: "one two three" }] };
 

@@ -1,12 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import type { Counter, Gauge, Histogram, Labels, Meter } from "@twelvefold/kernel";
 import { faultServer, faults } from "@twelvefold/testing";
-import { fastPolicy } from "../test/policy.ts";
-import { recordingTracer } from "../test/tracer.ts";
 import { localModel } from "./local.ts";
 import { openaiModel } from "./openai.ts";
 import { resilientModel } from "./resilient.ts";
 import { createInstruments } from "./telemetry.ts";
+import { fastPolicy } from "./testdata/policy.ts";
+import { recordingTracer } from "./testdata/tracer.ts";
 
 /** A Meter that keeps every observation, as `name{labels} value` lines. */
 function recordingMeter(): Meter & { readonly seen: string[] } {

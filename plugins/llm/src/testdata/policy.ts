@@ -1,4 +1,4 @@
-import type { ResilienceOptions } from "../src/resilient.ts";
+import type { ResilienceOptions } from "../resilient.ts";
 
 /**
  * The resilience policy with waits short enough for tests: backoff in tens of ms, a watchdog
