@@ -21,6 +21,7 @@ const routes = definePlugin({
     });
     app.get("/hang", async (c) => {
       counts.began++;
+      logger.info("hang began");
       const signal = c.env.signal;
       await new Promise((resolve) => signal.addEventListener("abort", resolve));
       return c.json({ ok: false });
