@@ -12,6 +12,7 @@ import {
   toolSpanOptions,
 } from "@twelvefold/kernel";
 import { callError, LlmError, llmErrors } from "./errors.ts";
+import { stableHash } from "./hash.ts";
 import type { ToolResultStore } from "./store.ts";
 import { type AnyTool, parseArguments } from "./tool.ts";
 
@@ -107,16 +108,6 @@ interface Turn {
   readonly model: string;
 }
 
-/** A short stable hash (FNV-1a), so tool-call ids stay within providers' 40-character limit. */
-function hash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(8, "0");
-}
-
 function addUsage(a: ChatUsage, b: ChatUsage): ChatUsage {
   return { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens };
 }
@@ -148,8 +139,8 @@ function cutAndRetryable(error: unknown): boolean {
  * @example
  * ```ts
  * for await (const event of runAgent({ model, tools: [calculator], messages: [{ role: "user", content: "6 * 7?" }] })) {
- *   if (event.type === "text") process(event.text);
- *   if (event.type === "done") console.log(event.reason, event.text);
+ *   if (event.type === "text") show(event.text);
+ *   if (event.type === "done") finish(event.reason, event.text);
  * }
  * ```
  */
@@ -165,7 +156,7 @@ export async function* runAgent(options: AgentOptions): AsyncGenerator<AgentEven
   const definitions = tools.map((t) => t.definition);
   const maxSteps = options.maxSteps ?? 10;
   const runId = options.runId ?? crypto.randomUUID();
-  const runHash = hash(runId);
+  const runHash = stableHash(runId);
   const tracer = options.tracer ?? noopTracer;
   const messages: ChatMessage[] = [...options.messages];
   let total: ChatUsage = { inputTokens: 0, outputTokens: 0 };

@@ -8,6 +8,7 @@ import type {
   ToolCall,
   ToolDefinition,
 } from "@twelvefold/kernel";
+import { stableHash } from "./hash.ts";
 import { sleep } from "./retry.ts";
 
 /** Options of {@link localModel}. */
@@ -69,16 +70,6 @@ function countTokens(messages: readonly ChatMessage[]): number {
     if (m.role === "assistant") for (const call of m.toolCalls ?? []) n += tokens(call.arguments).length + 1;
   }
   return n;
-}
-
-/** A short, stable hash (FNV-1a), for tool-call ids that are the same for the same input. */
-function stableHash(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0).toString(16).padStart(8, "0");
 }
 
 function findExpression(clause: string): string | undefined {

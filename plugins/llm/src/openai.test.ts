@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { ToolDefinition } from "@twelvefold/kernel";
-import { chatModelContract, faultServer, faults } from "@twelvefold/testing";
+import { chatModelCases, chatModelContract, faultServer, faults, runCase } from "@twelvefold/testing";
 import { LlmError } from "./errors.ts";
 import { openaiModel } from "./openai.ts";
 import { resilientModel } from "./resilient.ts";
@@ -36,6 +36,26 @@ chatModelContract(
     },
   },
 );
+
+describe("the kit's resilience cases catch an adapter without the policy", () => {
+  test("the bare adapter (one attempt, no watchdog) fails exactly the cases that need a retry", async () => {
+    const options = { resilience: { connect: (baseUrl: string) => openaiModel({ model: "m", baseURL: baseUrl }) } };
+    // The stall cases are left out: without a watchdog they would wait for ever, which is their point.
+    const cases = chatModelCases.filter((c) => c.needs === "resilience" && !c.name.includes("stall"));
+    const failed: string[] = [];
+    for (const c of cases)
+      await runCase(c, () => openaiModel({ model: "m", baseURL: server.url }), options).catch(() =>
+        failed.push(c.name),
+      );
+    expect(failed).toEqual([
+      "resilience: a 500 is retried and the retry answers",
+      "resilience: a 429 is retried no sooner than its Retry-After",
+      "resilience: a malformed chunk before any output is a failure that is retried, not a crash",
+      "resilience: a connection reset before the answer is retried",
+      "resilience: a 429 that persists fails with retryable and the provider's status",
+    ]);
+  });
+});
 
 describe("openai provider", () => {
   const request = { messages: [{ role: "user" as const, content: "hi" }] };

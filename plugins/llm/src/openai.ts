@@ -25,7 +25,7 @@ export interface OpenAiModelOptions {
   readonly model: string;
   /** OPENAI_API_KEY; servers that need none (a local Ollama) may leave it out. */
   readonly apiKey?: string;
-  /** OPENAI_BASE_URL (default `https://api.openai.com/v1`): any server speaking Chat Completions. */
+  /** OPENAI_BASE_URL (default `https://api.openai.com/v1`), or the URL of another server speaking Chat Completions. */
   readonly baseURL?: string;
   /** Used when a request sets no temperature (TEMPERATURE). */
   readonly temperature?: number;
