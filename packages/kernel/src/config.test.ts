@@ -83,6 +83,19 @@ describe("config layering", () => {
     expect(app.phase).toBe("failed");
   });
 
+  test("a URL that does not parse is a config problem, also where only some protocols are allowed", async () => {
+    const plugin = definePlugin({
+      name: "db",
+      config: { DATABASE_URL: env.url({ protocols: ["postgres:"] }), WEBHOOK_URL: env.url() },
+      start() {},
+    });
+    const app = createApp({ name: "t", plugins: [plugin], env: { DATABASE_URL: "not a url", WEBHOOK_URL: "::" } });
+    const error = (await app.start().catch((e: unknown) => e)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain('DATABASE_URL (db): expected a URL starting postgres://, got "not a url"');
+    expect(error.message).toContain('WEBHOOK_URL (db): expected an absolute URL, got "::"');
+  });
+
   test("a secret's value never appears in an error, in the printed config or in a log line", async () => {
     const lines: string[] = [];
     const value = "hunter2-but-longer";

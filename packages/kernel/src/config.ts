@@ -215,8 +215,11 @@ export const env = {
     return v.pipe(
       v.string(expected),
       v.trim(),
-      v.check((s) => URL.canParse(s), expected),
-      v.check((s) => !options.protocols || options.protocols.includes(new URL(s).protocol), expected),
+      // One check: valibot runs every check of a pipe, so a second one would parse what the first refused.
+      v.check(
+        (s) => URL.canParse(s) && (!options.protocols || options.protocols.includes(new URL(s).protocol)),
+        expected,
+      ),
     );
   },
   /** A comma-separated list; blanks are dropped. */
