@@ -24,6 +24,11 @@ export interface AuthOptions {
   readonly issuer?: string;
   /** Lifetime of tokens that {@link HttpAuth.sign} issues (JWT_EXPIRE_MINUTES). */
   readonly expireMinutes: number;
+  /**
+   * Seconds a token's `exp`, `nbf` and `iat` may be off by (JWT_CLOCK_SKEW_S, default 0 here and
+   * 30 through the plugin): the clocks of the issuer and of this host never agree exactly.
+   */
+  readonly clockSkewSeconds?: number;
   /** Seconds since the epoch; injectable for tests. */
   readonly clock?: () => number;
 }
@@ -57,6 +62,25 @@ function unauthorized(reason: string, detail: string, error?: "invalid_token"): 
   return httpErrors.create("TF_HTTP_UNAUTHORIZED", { reason }, { detail, headers: { "www-authenticate": challenge } });
 }
 
+const isTime = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
+
+/**
+ * The time claims, each allowed `skew` seconds: `exp` is required and must not have passed,
+ * `nbf` (when present) must have come, `iat` (when present) must not be in the future.
+ */
+function checkTimes(payload: JwtPayload, now: number, skew: number): void {
+  const { exp, nbf, iat } = payload;
+  if (!isTime(exp)) throw unauthorized("token rejected: no exp claim", "The token has no expiry", "invalid_token");
+  if (exp + skew <= now)
+    throw unauthorized("token rejected: JwtTokenExpired", "The token has expired", "invalid_token");
+  if (nbf !== undefined && (!isTime(nbf) || nbf - skew > now)) {
+    throw unauthorized("token rejected: JwtTokenNotBefore", "The token is not valid yet", "invalid_token");
+  }
+  if (iat !== undefined && (!isTime(iat) || iat - skew > now)) {
+    throw unauthorized("token rejected: JwtTokenIssuedAt", "The token is invalid", "invalid_token");
+  }
+}
+
 /**
  * Builds the JWT authentication. HS256 with the secret key, or a JWKS URL (keys cached for ten
  * minutes and refetched when a token names an unknown key). Uses hono/jwt for the cryptography.
@@ -69,9 +93,15 @@ function unauthorized(reason: string, detail: string, error?: "invalid_token"): 
  */
 export function createAuth(options: AuthOptions): HttpAuth {
   const clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+  const skew = options.clockSkewSeconds ?? 0;
+  // hono/jwt checks the time claims with no allowance for skew: it checks the signature, the
+  // audience and the issuer, and the time claims are checked below, against the same clock.
   const verification = {
     ...(options.audience ? { aud: options.audience } : {}),
     ...(options.issuer ? { iss: options.issuer } : {}),
+    exp: false,
+    nbf: false,
+    iat: false,
   };
   let keys: { value: Jwk[]; fetchedAt: number } | undefined;
 
@@ -145,9 +175,7 @@ export function createAuth(options: AuthOptions): HttpAuth {
         "invalid_token",
       );
     }
-    if (typeof payload.exp !== "number") {
-      throw unauthorized("token rejected: no exp claim", "The token has no expiry", "invalid_token");
-    }
+    checkTimes(payload, clock(), skew);
     return payload;
   }
 

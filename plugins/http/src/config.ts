@@ -16,6 +16,12 @@ export const httpConfig = defineConfig(
     JWT_JWKS_URL: v.optional(env.url({ protocols: ["https:", "http:"] })),
     JWT_AUDIENCE: v.optional(env.string({ minLength: 1 })),
     JWT_ISSUER: v.optional(env.string({ minLength: 1 })),
+    /**
+     * Seconds a token's exp, nbf and iat may be off by. 30 covers issuers whose clocks run a little
+     * ahead (a token issued "one second in the future" is otherwise refused) and adds at most that
+     * much to a stolen token's life; hosts kept in sync by NTP are off by far less.
+     */
+    JWT_CLOCK_SKEW_S: v.optional(env.integer({ min: 0, max: 300 }), "30"),
     /** Largest request body, in bytes (413 above it). */
     HTTP_BODY_LIMIT_BYTES: v.optional(env.integer({ min: 1 }), String(1024 * 1024)),
     /** Time a handler has to produce a response (504 after it, its work aborted); 0 turns it off. */

@@ -1,8 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { definePlugin, HttpRoutes, Meter, override, Tracer } from "@twelvefold/kernel";
+import { sign } from "hono/jwt";
 import * as v from "valibot";
 import { rawExchange } from "../../../test/raw.ts";
 import { startApp } from "../test/start.ts";
+import { HttpAuth } from "./auth.ts";
 import { HttpApp, HttpListener } from "./plugin.ts";
 import { PROBLEM_JSON } from "./problem.ts";
 import { fakeMeter, fakeTracer } from "./testdata/fakes.ts";
@@ -164,5 +166,39 @@ describe("JSON bodies", () => {
       expect(accepted.status).toBe(201);
       expect(await accepted.json()).toEqual({ text: "hi" });
     }
+  });
+});
+
+describe("JWT clock skew", () => {
+  const SECRET = "a-test-secret-of-at-least-32-characters!";
+  const me = definePlugin({
+    name: "me",
+    requires: [HttpApp, HttpAuth],
+    start({ get }) {
+      get(HttpApp).get("/me", get(HttpAuth).middleware(), (c) => c.json({ subject: c.env.subject }));
+    },
+  });
+  const token = (claims: Record<string, number>) => sign({ sub: "u-1", ...claims }, SECRET, "HS256");
+  const now = () => Math.floor(Date.now() / 1000);
+
+  test("JWT_CLOCK_SKEW_S (30 s by default) covers exp, nbf and iat; past it a token is refused", async () => {
+    await using t = await startApp([me], { env: { SECRET_KEY: SECRET } });
+    const ask = async (claims: Record<string, number>) =>
+      (await t.handle("/me", { headers: { authorization: `Bearer ${await token(claims)}` } })).status;
+    // Issued by a host whose clock runs a second ahead.
+    expect(await ask({ iat: now() + 1, nbf: now() + 1, exp: now() + 600 })).toBe(200);
+    expect(await ask({ iat: now() - 600, exp: now() - 10 })).toBe(200);
+    expect(await ask({ iat: now() - 600, exp: now() - 60 })).toBe(401);
+    expect(await ask({ nbf: now() + 120, exp: now() + 600 })).toBe(401);
+    expect(await ask({ iat: now() + 120, exp: now() + 600 })).toBe(401);
+    expect(await ask({ iat: now() })).toBe(401);
+  });
+
+  test("with JWT_CLOCK_SKEW_S=0 a token issued a second ahead is refused", async () => {
+    await using t = await startApp([me], { env: { SECRET_KEY: SECRET, JWT_CLOCK_SKEW_S: "0" } });
+    const ahead = await token({ iat: now() + 2, exp: now() + 600 });
+    const response = await t.handle("/me", { headers: { authorization: `Bearer ${ahead}` } });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toContain('error="invalid_token"');
   });
 });

@@ -294,6 +294,7 @@ export function http(options: HttpOptions = {}): Plugin {
           audience: config.JWT_AUDIENCE,
           issuer: config.JWT_ISSUER,
           expireMinutes: config.JWT_EXPIRE_MINUTES,
+          clockSkewSeconds: config.JWT_CLOCK_SKEW_S,
         }),
       );
     },
