@@ -9,6 +9,7 @@ export class AppState implements Lifecycle {
   phase: Phase = "created";
   readonly #draining = new AbortController();
   readonly #work = new Set<Promise<unknown>>();
+  readonly #counts = new Set<() => number>();
   readonly #health: () => Promise<HealthReport>;
 
   constructor(health: () => Promise<HealthReport>) {
@@ -24,7 +25,14 @@ export class AppState implements Lifecycle {
   }
 
   get inFlight(): number {
-    return this.#work.size;
+    let total = this.#work.size;
+    for (const count of this.#counts) total += count();
+    return total;
+  }
+
+  countInFlight(count: () => number): () => void {
+    this.#counts.add(count);
+    return () => this.#counts.delete(count);
   }
 
   health(): Promise<HealthReport> {

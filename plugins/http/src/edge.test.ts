@@ -202,3 +202,28 @@ describe("JWT clock skew", () => {
     expect(response.headers.get("www-authenticate")).toContain('error="invalid_token"');
   });
 });
+
+test('the "draining" log line counts the requests in flight', async () => {
+  const { promise: released, resolve: release } = Promise.withResolvers<void>();
+  let entered = 0;
+  const hold = definePlugin({
+    name: "hold",
+    requires: [HttpApp],
+    start({ get }) {
+      get(HttpApp).get("/hold", async (c) => {
+        entered++;
+        await released;
+        return c.text("done");
+      });
+    },
+  });
+  await using t = await startApp([hold]);
+  const pending = [t.fetch("/hold"), t.fetch("/hold"), t.fetch("/hold")];
+  while (entered < 3) await Bun.sleep(5);
+  const stopping = t.app.stop();
+  release();
+  const answers = await Promise.all(pending);
+  expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
+  await stopping;
+  expect(t.logs.find((l) => l.message === "draining")?.in_flight).toBe(3);
+});

@@ -238,6 +238,8 @@ export function http(options: HttpOptions = {}): Plugin {
       logger.info("listening", { url: listener.url, port: server.port, hostname: server.hostname });
 
       lifecycle.draining.addEventListener("abort", () => inflight.beginClosing(), { once: true });
+      // The kernel's "draining" line reports the requests being handled, not only tracked work.
+      const uncount = lifecycle.countInFlight(() => inflight.size);
       let stopped = false;
       onDrain(async (deadline) => {
         const began = now();
@@ -265,6 +267,7 @@ export function http(options: HttpOptions = {}): Plugin {
         logger.info("drained", { in_flight_at_drain: pending, duration_ms: Math.round(now() - began) });
       });
       onStop(async () => {
+        uncount();
         inflight.close();
         if (!stopped) {
           stopped = true;

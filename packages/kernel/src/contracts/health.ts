@@ -47,7 +47,13 @@ export interface Lifecycle {
    * Returns the same promise.
    */
   track<T>(work: Promise<T>): Promise<T>;
-  /** How many tracked pieces of work are in flight. */
+  /**
+   * Adds work a plugin counts itself (the http plugin's requests) to {@link inFlight}, so the
+   * drain's log lines report it, without a tracked promise per request. Draining does not wait
+   * on it: the plugin's own drain hook does. Returns a function that removes the count.
+   */
+  countInFlight(count: () => number): () => void;
+  /** How many pieces of work are in flight: tracked ones and those counted by plugins. */
   readonly inFlight: number;
 }
 
