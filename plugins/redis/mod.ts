@@ -33,6 +33,7 @@ export {
   type Script,
 } from "./src/connection.ts";
 export { RedisError, type RedisErrorCode, redisErrors } from "./src/errors.ts";
+export { type RedisEventLog, type RedisEventLogOptions, redisEventLog } from "./src/event-log.ts";
 export { redisLock } from "./src/lock.ts";
 export { type RedisOptions, redis } from "./src/plugin.ts";
 export { type RedisQueue, type RedisQueueOptions, redisQueue } from "./src/queue.ts";

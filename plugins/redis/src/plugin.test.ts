@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Cache, ConfigError, embeddedInfo, Lock, Queue, RateLimitStore } from "@twelvefold/kernel";
+import { Cache, ConfigError, EventLog, embeddedInfo, Lock, Queue, RateLimitStore } from "@twelvefold/kernel";
 import { pluginContract, testApp } from "@twelvefold/testing";
 import { REDIS_URL, redisAvailable, removeKeys, uniquePrefix } from "../test/redis.ts";
 import { ownRedis } from "../test/server.ts";
@@ -24,6 +24,8 @@ describe.if(redisAvailable)("on a real server", () => {
     const lease = await a.get(Lock).acquire("job", 10_000);
     expect(lease).toBeDefined();
     expect(await b.get(Lock).acquire("job", 10_000)).toBeUndefined();
+    const id = await a.get(EventLog).append("run", "from a");
+    expect(await b.get(EventLog).read("run")).toEqual([{ id, data: "from a" }]);
     expect(a.logs.some((l) => l.message === "redis: connected" && l.server === "127.0.0.1:6379")).toBe(true);
     await removeKeys(prefix);
   });

@@ -3,6 +3,7 @@ import {
   ConfigError,
   type ConfigOptions,
   definePlugin,
+  EventLog,
   Lock,
   Meter,
   type Plugin,
@@ -11,10 +12,11 @@ import {
   Tracer,
   token,
 } from "@twelvefold/kernel";
-import { memoryCache, memoryLock, memoryQueue, memoryRateLimitStore } from "@twelvefold/kernel/memory";
+import { memoryCache, memoryEventLog, memoryLock, memoryQueue, memoryRateLimitStore } from "@twelvefold/kernel/memory";
 import { redisCache } from "./cache.ts";
 import { redisConfig } from "./config.ts";
 import { connectRedis, type RedisConnection } from "./connection.ts";
+import { redisEventLog } from "./event-log.ts";
 import { redisLock } from "./lock.ts";
 import { redisQueue } from "./queue.ts";
 import { redisRateLimitStore } from "./rate-limit.ts";
@@ -50,8 +52,8 @@ async function checkEviction(connection: RedisConnection, production: boolean, w
 }
 
 /**
- * The redis plugin: the kernel's Cache, RateLimitStore, Queue (Redis Streams) and Lock over one
- * node-redis client, with a dedicated connection per blocking read loop. Without REDIS_URL it
+ * The redis plugin: the kernel's Cache, RateLimitStore, Queue (Redis Streams), Lock and EventLog
+ * (Redis Streams) over one node-redis client, with a dedicated connection per blocking read loop. Without REDIS_URL it
  * provides the memory adapters instead, says once that the app runs single-process, and never
  * loads node-redis; production requires REDIS_URL. At start it refuses (production) or warns
  * about a server whose `maxmemory-policy` could evict keys. While the server is away, commands
@@ -74,18 +76,21 @@ export function redis(options: RedisOptions = {}): Plugin {
     optional: [Tracer],
     // The metrics plugin may read queue depth, so it starts after this one: look the Meter up late.
     late: [Meter],
-    provides: [Cache, RateLimitStore, Queue, Lock, Connection],
+    provides: [Cache, RateLimitStore, Queue, Lock, EventLog, Connection],
     async start({ config, profile, logger, find, provide, onDrain, onStop }) {
       if (config.REDIS_URL === undefined) {
         logger.warn(
-          "redis: REDIS_URL is not set: running single-process on the memory adapters (cache, rate limits, queue and locks are not shared with other processes, and the queue is lost on restart)",
+          "redis: REDIS_URL is not set: running single-process on the memory adapters (cache, rate limits, queue, locks and event logs are not shared with other processes, and the queue and event logs are lost on restart)",
         );
         const queue = memoryQueue();
         provide(Queue, queue);
         provide(Cache, memoryCache());
         provide(RateLimitStore, memoryRateLimitStore());
         provide(Lock, memoryLock());
+        const events = memoryEventLog();
+        provide(EventLog, events);
         provide(Connection, { connection: undefined });
+        onStop(() => events.close());
         onDrain((deadline) => queue.close({ signal: deadline }));
         onStop(() => queue.close());
         return;
@@ -105,7 +110,10 @@ export function redis(options: RedisOptions = {}): Plugin {
       provide(Cache, redisCache(connection, { defaultTtlMs: config.REDIS_TTL && config.REDIS_TTL * 1000 }));
       provide(RateLimitStore, redisRateLimitStore(connection));
       provide(Lock, redisLock(connection));
+      const events = redisEventLog(connection);
+      provide(EventLog, events);
       provide(Connection, { connection });
+      onStop(() => events.close());
       onDrain((deadline) => queue.close({ signal: deadline }));
       onStop(() => queue.close({ signal: AbortSignal.timeout(1_000) }));
       const { address, port, database } = connection.server;
