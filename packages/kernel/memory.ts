@@ -11,7 +11,7 @@
  * import { memoryCache, memoryLock, memoryQueue, memoryRateLimitStore } from "@twelvefold/kernel/memory";
  * import { Cache, createApp, override } from "@twelvefold/kernel";
  *
- * const app = createApp({ name: "t", plugins, overrides: [override(Cache, memoryCache())] });
+ * const app = createApp({ name: "t", plugins: [], overrides: [override(Cache, memoryCache())] });
  * ```
  */
 export { memoryCache } from "./src/memory/cache.ts";

@@ -33,7 +33,6 @@ export {
 } from "./src/command.ts";
 export {
   type ConfigEntry,
-  type ConfigLayer,
   type ConfigOptions,
   type ConfigProblem,
   type ConfigShape,
@@ -111,7 +110,6 @@ export {
   type Override,
   override,
   type Token,
-  type TokenType,
   token,
 } from "./src/token.ts";
 export {

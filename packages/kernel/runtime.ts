@@ -4,8 +4,10 @@
  *
  * @example
  * ```ts
+ * import { createApp } from "@twelvefold/kernel";
  * import { bunRuntime } from "@twelvefold/kernel/runtime";
- * createApp({ name: "agent", plugins, runtime: bunRuntime() });
+ *
+ * createApp({ name: "agent", plugins: [], runtime: bunRuntime() });
  * ```
  */
 export { bunRuntime } from "./src/runtime/bun.ts";

@@ -42,8 +42,6 @@ export { AgentError, type AgentErrorCode, agentErrors, problemOf } from "./src/e
 export {
   controlLog,
   type DoneReason,
-  isInternal,
-  isTerminal,
   type LoggedEvent,
   parseEvent,
   type RunEvent,

@@ -39,7 +39,7 @@ export {
   problemTypes,
 } from "@twelvefold/kernel";
 export { type AuthOptions, createAuth, HttpAuth } from "./src/auth.ts";
-export { type ProxyCheck, resolveClientIp, trustedProxies } from "./src/client-ip.ts";
+export { type ProxyCheck, trustedProxies } from "./src/client-ip.ts";
 export { type HttpConfig, httpConfig } from "./src/config.ts";
 export { type HttpEnv, requestFacts } from "./src/core.ts";
 export {

@@ -48,7 +48,6 @@ export {
   createInstruments,
   type Instruments,
   type InstrumentsOptions,
-  llmMetricNames,
   type Operation,
   type Outcome,
 } from "./src/telemetry.ts";

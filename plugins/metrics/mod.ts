@@ -7,6 +7,7 @@
  *
  * @example
  * ```ts
+ * import { http } from "@twelvefold/http";
  * import { createApp, Meter } from "@twelvefold/kernel";
  * import { metrics } from "@twelvefold/metrics";
  *
@@ -17,7 +18,7 @@
  */
 
 export { MetricsError, type MetricsErrorCode } from "./src/errors.ts";
-export { CONTENT_TYPE, escapeHelp, escapeLabelValue, formatValue } from "./src/exposition.ts";
+export { CONTENT_TYPE } from "./src/exposition.ts";
 export { type MetricsOptions, metrics } from "./src/plugin.ts";
 export { registerQueueMetrics } from "./src/queue.ts";
 export { DEFAULT_BUCKETS, MetricRegistry, type RegistryOptions } from "./src/registry.ts";

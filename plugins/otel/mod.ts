@@ -7,18 +7,21 @@
  *
  * @example
  * ```ts
+ * import { http } from "@twelvefold/http";
  * import { createApp, Tracer, traced } from "@twelvefold/kernel";
  * import { otel } from "@twelvefold/otel";
  *
  * const app = createApp({ name: "agent", plugins: [otel(), http()] });
  * await app.start();
- * await traced(app.get(Tracer), "warm cache", async () => { await warm(); });
+ * await traced(app.get(Tracer), "warm cache", async () => {
+ *   await fetch("http://127.0.0.1:9/warm").catch(() => undefined);
+ * });
  * ```
  */
 
 export type { BatchOptions, SpanExporter } from "./src/batch.ts";
 export { BatchSpanProcessor } from "./src/batch.ts";
-export { type OtelConfig, otelConfig, parseKeyValues, tracesUrl } from "./src/config.ts";
+export { type OtelConfig, otelConfig, tracesUrl } from "./src/config.ts";
 export { OtelError, type OtelErrorCode } from "./src/errors.ts";
 export { type OtlpOptions, type OtlpProtocol, otlpHttpExporter } from "./src/otlp.ts";
 export { type OtelOptions, otel, resourceAttributes } from "./src/plugin.ts";

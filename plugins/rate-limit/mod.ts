@@ -17,7 +17,7 @@
  * }).run();
  * ```
  */
-export { type RateLimitConfig, rateLimitConfig } from "./src/config.ts";
+export { rateLimitConfig } from "./src/config.ts";
 export { type RateLimitErrorCode, RateLimitPolicyError } from "./src/errors.ts";
 export { policyHeader, rateLimitHeader } from "./src/headers.ts";
 export {

@@ -24,7 +24,7 @@
  * ```
  */
 export { type RedisCacheOptions, redisCache } from "./src/cache.ts";
-export { type RedisConfig, redisConfig } from "./src/config.ts";
+export { redisConfig } from "./src/config.ts";
 export {
   BlockingConnection,
   connectRedis,

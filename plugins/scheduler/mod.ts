@@ -24,7 +24,7 @@
  * ```
  */
 export { type Clock, sleepUntil, systemClock } from "./src/clock.ts";
-export { isTimeZone, type SchedulerConfig, schedulerConfig } from "./src/config.ts";
+export { isTimeZone, schedulerConfig } from "./src/config.ts";
 export { SchedulerError, type SchedulerErrorCode, schedulerErrors } from "./src/errors.ts";
 export {
   type CatchUpPolicy,

@@ -24,10 +24,10 @@ export interface HttpEnv {
  *
  * @example
  * ```ts
- * app.get("/whoami", (c) => c.json({ ip: requestFacts(c).clientIp }));
+ * app.get("/whoami", (c) => c.json({ ip: requestFacts(c).clientIp })); // any context: auth adds jwtPayload
  * ```
  */
-export function requestFacts(c: Context<HttpEnv>): RequestFacts {
+export function requestFacts<E extends HttpEnv>(c: Context<E>): RequestFacts {
   return c.env;
 }
 

@@ -2,7 +2,6 @@ import { token } from "../token.ts";
 
 /** Log levels, lowest first. `silent` turns logging off. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
-export const logLevels: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 
 /** Structured fields attached to a log line. Errors are expanded with their cause chain. */
 export type LogFields = Record<string, unknown>;
