@@ -9,6 +9,8 @@ export const rateLimitConfig = defineConfig({
   RATE_LIMIT_KEY: v.optional(env.picklist(["ip", "api-key", "subject"]), "ip"),
   /** The header that carries an API key, for the `api-key` key. */
   RATE_LIMIT_API_KEY_HEADER: v.optional(env.string({ minLength: 1 }), "x-api-key"),
+  /** While the store fails (Redis down): admit requests unlimited (true) or refuse them with 429 (false). */
+  RATE_LIMIT_FAIL_OPEN: v.optional(env.boolean(), "true"),
 });
 
 /** The parsed settings. */

@@ -3,6 +3,7 @@ import {
   definePlugin,
   type HttpMiddleware,
   HttpRoutes,
+  type Logger,
   Meter,
   metricNames,
   type Plugin,
@@ -20,6 +21,35 @@ export interface RateLimiter {
 
 /** The rate-limit plugin's limiter factory, for apps. */
 export const RateLimiter = token<RateLimiter>("twelvefold/rate-limit/RateLimiter");
+
+/**
+ * The store as the limiter sees it while it fails: RATE_LIMIT_FAIL_OPEN admits (or refuses) every
+ * request, and the outage is logged once when it begins and once when it ends, not per request.
+ */
+function followFailOpen(store: RateLimitStore, failOpen: boolean, logger: Logger): RateLimitStore {
+  let failing = false;
+  return {
+    async hit(key, limit, windowMs) {
+      try {
+        const result = await store.hit(key, limit, windowMs);
+        if (failing) {
+          failing = false;
+          logger.info("rate-limit store is back: limiting again");
+        }
+        return result;
+      } catch (error) {
+        if (!failing) {
+          failing = true;
+          const what = failOpen ? "admitting requests unlimited" : "refusing requests until it is back";
+          logger.warn(`rate-limit store failed: ${what}`, { error, fail_open: failOpen });
+        }
+        // Refused requests are told to retry in a second.
+        return { allowed: failOpen, limit, remaining: failOpen ? limit : 0, resetMs: Math.min(windowMs, 1_000) };
+      }
+    },
+    reset: (key) => store.reset(key),
+  };
+}
 
 /** Options of {@link rateLimit}: values for its settings (the top config layer), and policies. */
 export type RateLimitOptions = ConfigOptions<typeof rateLimitConfig> & {
@@ -50,7 +80,7 @@ export function rateLimit(options: RateLimitOptions = {}): Plugin {
     optional: [Meter],
     provides: [RateLimiter],
     start({ config, get, find, provide, logger }) {
-      const store = get(RateLimitStore);
+      const store = followFailOpen(get(RateLimitStore), config.RATE_LIMIT_FAIL_OPEN, logger);
       const rejections = find(Meter)?.counter({
         name: metricNames.rateLimitRejections,
         help: "Requests refused with 429 by the rate limiter.",
