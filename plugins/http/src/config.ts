@@ -41,6 +41,22 @@ export const httpConfig = defineConfig(
       ),
       "",
     ),
+    /**
+     * Clients (addresses or CIDR ranges of `clientIp`, or `*` for all) whose incoming W3C baggage
+     * is propagated. From any other client it is dropped at the edge, so none by default: baggage
+     * rides on every outgoing call (LLM providers, internal services) and into spans, and a public
+     * client must not choose what those calls carry. List your own services that send it.
+     */
+    HTTP_BAGGAGE_TRUSTED: v.optional(
+      v.pipe(
+        env.list(),
+        v.check(
+          (entries) => entries.every((entry) => entry === "*" || isProxyEntry(entry)),
+          "a comma-separated list of addresses or CIDR ranges, or *",
+        ),
+      ),
+      "",
+    ),
     /** Strict-Transport-Security max-age in seconds; 0 leaves the header out. */
     HTTP_HSTS_MAX_AGE: v.optional(env.integer({ min: 0 }), "31536000"),
     HTTP_FRAME_OPTIONS: v.optional(env.picklist(["DENY", "SAMEORIGIN"]), "DENY"),

@@ -69,6 +69,8 @@ export interface CoreOptions {
   readonly probes: ReadonlySet<string>;
   readonly logger: Logger;
   readonly accessLog: boolean;
+  /** Whose incoming baggage reaches the tracer (by client address); `true` for everyone's. */
+  readonly baggageFrom: ProxyCheck | true;
   readonly tracer: Tracer | undefined;
   readonly metrics: RequestMetrics | undefined;
   readonly now: () => number;
@@ -90,6 +92,19 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
   const { dispatch, inflight, probes, tracer, metrics, logger, now, bodyLimit, timeoutMs, middleware } = options;
   const accessLog = options.accessLog;
   const finish = finisher(options.security, options.documentSecurity, inflight);
+  const baggageFrom = options.baggageFrom;
+
+  /** The trace headers the span continues from: baggage only from a client trusted to send it. */
+  const carrierOf = (state: RequestState): Headers | Record<string, string> => {
+    const headers = state.request.headers;
+    if (baggageFrom === true || !headers.has("baggage") || baggageFrom(state.clientIp)) return headers;
+    const carrier: Record<string, string> = {};
+    const traceparent = headers.get("traceparent");
+    if (traceparent !== null) carrier.traceparent = traceparent;
+    const tracestate = headers.get("tracestate");
+    if (tracestate !== null) carrier.tracestate = tracestate;
+    return carrier;
+  };
 
   const chain = (state: RequestState): Response | Promise<Response> => {
     const request = state.request;
@@ -109,7 +124,7 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
   /** Answers the request (or refuses it, before any handler, with `refusal`) and records the answer. */
   const serve = async (state: RequestState, refusal?: HttpError): Promise<Response> => {
     const request = state.request;
-    const span = tracer?.startSpan(request.method, { kind: "server", carrier: request.headers });
+    const span = tracer?.startSpan(request.method, { kind: "server", carrier: carrierOf(state) });
     inflight.add(state);
     let response: Response;
     try {

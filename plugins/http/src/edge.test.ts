@@ -227,3 +227,26 @@ test('the "draining" log line counts the requests in flight', async () => {
   await stopping;
   expect(t.logs.find((l) => l.message === "draining")?.in_flight).toBe(3);
 });
+
+describe("inbound baggage", () => {
+  const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  const carrierOf = async (env: Record<string, string>) => {
+    const { tracer, spans } = fakeTracer();
+    await using t = await startApp([routes], { env, overrides: [override(Tracer, tracer)] });
+    await (await t.fetch("/items/1", { headers: { traceparent, baggage: "role=admin" } })).body?.cancel();
+    const carrier = spans[0]?.carrier;
+    const get = (name: string) =>
+      carrier instanceof Headers ? carrier.get(name) : ((carrier as Record<string, string>)[name] ?? null);
+    return { traceparent: get("traceparent"), baggage: get("baggage") };
+  };
+
+  test("from a client not in HTTP_BAGGAGE_TRUSTED (by default, anyone) it is dropped; the trace still continues", async () => {
+    expect(await carrierOf({})).toEqual({ traceparent, baggage: null });
+    expect(await carrierOf({ HTTP_BAGGAGE_TRUSTED: "10.0.0.0/8" })).toEqual({ traceparent, baggage: null });
+  });
+
+  test("from a listed client, or with *, it reaches the tracer", async () => {
+    expect(await carrierOf({ HTTP_BAGGAGE_TRUSTED: "127.0.0.0/8" })).toEqual({ traceparent, baggage: "role=admin" });
+    expect(await carrierOf({ HTTP_BAGGAGE_TRUSTED: "*" })).toEqual({ traceparent, baggage: "role=admin" });
+  });
+});

@@ -126,6 +126,9 @@ export function http(options: HttpOptions = {}): Plugin {
         probes,
         logger,
         accessLog: config.HTTP_ACCESS_LOG,
+        baggageFrom: config.HTTP_BAGGAGE_TRUSTED.includes("*")
+          ? (true as const)
+          : trustedProxies(config.HTTP_BAGGAGE_TRUSTED),
         // Looked up when the router opens: Meter is `late` (the metrics plugin starts after us, it needs HttpRoutes).
         tracer: undefined as Tracer | undefined,
         metrics: undefined as RequestMetrics | undefined,

@@ -63,13 +63,78 @@ export function parseTracestate(value: string | undefined): string | undefined {
   return members.every((m) => TRACESTATE_MEMBER.test(m)) ? members.join(",") : undefined;
 }
 
+/**
+ * W3C Baggage limits (https://www.w3.org/TR/baggage/#limits): a platform must propagate up to 64
+ * list-members and up to 8192 bytes of baggage-string, and may drop members beyond either. Both
+ * are held as maximums here, so what a client sends never grows every outgoing call past them.
+ */
+export const BAGGAGE_MAX_MEMBERS = 64;
+/** See {@link BAGGAGE_MAX_MEMBERS}. */
+export const BAGGAGE_MAX_BYTES = 8192;
+
+/** `key` is an RFC 9110 token. */
+const BAGGAGE_KEY = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** `value` is `*baggage-octet`: printable ASCII but space, `"`, `,`, `;` and `\`. */
+const BAGGAGE_VALUE = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
+
+/** `key OWS "=" OWS value`, or a bare key where `bare` allows it (a property); tidied, or undefined. */
+function baggagePair(text: string, bare: boolean): string | undefined {
+  const at = text.indexOf("=");
+  if (at < 0) {
+    const key = text.trim();
+    return bare && BAGGAGE_KEY.test(key) ? key : undefined;
+  }
+  const key = text.slice(0, at).trim();
+  const value = text.slice(at + 1).trim();
+  return BAGGAGE_KEY.test(key) && BAGGAGE_VALUE.test(value) ? `${key}=${value}` : undefined;
+}
+
+/** One list-member with its properties, tidied of optional whitespace; undefined when malformed. */
+function baggageMember(text: string): string | undefined {
+  const parts = text.split(";");
+  const pair = baggagePair(parts[0] as string, false);
+  if (pair === undefined) return undefined;
+  let member = pair;
+  for (let i = 1; i < parts.length; i++) {
+    const property = baggagePair(parts[i] as string, true);
+    if (property === undefined) return undefined;
+    member += `;${property}`;
+  }
+  return member;
+}
+
+/**
+ * The well-formed part of an incoming `baggage` header, within the W3C limits: a malformed
+ * list-member is dropped (the others stay), and members past {@link BAGGAGE_MAX_MEMBERS} or past
+ * {@link BAGGAGE_MAX_BYTES} of baggage-string are dropped. `undefined` when nothing is left.
+ *
+ * @example
+ * ```ts
+ * parseBaggageHeader("tenant=acme, bad key=x ,plan=pro;ttl=60"); // "tenant=acme,plan=pro;ttl=60"
+ * ```
+ */
+export function parseBaggageHeader(value: string): string | undefined {
+  let kept = "";
+  let members = 0;
+  for (const text of value.split(",")) {
+    if (members >= BAGGAGE_MAX_MEMBERS) break;
+    const member = baggageMember(text);
+    // Members are ASCII (the grammar allows nothing else), so length is bytes.
+    if (member === undefined || kept.length + member.length + (members > 0 ? 1 : 0) > BAGGAGE_MAX_BYTES) continue;
+    kept = members > 0 ? `${kept},${member}` : member;
+    members++;
+  }
+  return members > 0 ? kept : undefined;
+}
+
 /** Reads the remote parent from incoming headers. */
 export function extract(carrier: Carrier, propagators: Propagators): RemoteContext | undefined {
   if (!propagators.traceContext) return undefined;
   const raw = header(carrier, "traceparent");
   const parent = raw === undefined ? undefined : parseTraceparent(raw);
   if (!parent) return undefined;
-  const baggage = propagators.baggage ? header(carrier, "baggage")?.trim() || undefined : undefined;
+  const incoming = propagators.baggage ? header(carrier, "baggage") : undefined;
+  const baggage = incoming === undefined ? undefined : parseBaggageHeader(incoming);
   return { ...parent, traceState: parseTracestate(header(carrier, "tracestate")), baggage };
 }
 
