@@ -67,3 +67,28 @@ export function rawExchange(port: number, head: string, options: RawOptions = {}
     timers.push(setTimeout(() => finish(false), options.waitMs ?? 20_000));
   });
 }
+
+/**
+ * The body of a raw response, its chunked framing undone where it has one (as far as it arrived).
+ *
+ * @example
+ * ```ts
+ * bodyOf("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n"); // "hi"
+ * ```
+ */
+export function bodyOf(text: string): string {
+  const split = text.indexOf("\r\n\r\n");
+  if (split < 0) return "";
+  const head = text.slice(0, split).toLowerCase();
+  let rest = text.slice(split + 4);
+  if (!/\r\ntransfer-encoding: *chunked/.test(head)) return rest;
+  let body = "";
+  for (;;) {
+    const line = rest.indexOf("\r\n");
+    if (line < 0) return body;
+    const size = Number.parseInt(rest.slice(0, line), 16);
+    if (!Number.isFinite(size) || size === 0) return body;
+    body += rest.slice(line + 2, line + 2 + size);
+    rest = rest.slice(line + 2 + size + 2);
+  }
+}

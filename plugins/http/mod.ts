@@ -61,4 +61,12 @@ export {
 export { honoMiddleware } from "./src/middleware.ts";
 export { HttpApp, type HttpOptions, http } from "./src/plugin.ts";
 export { errorResponse, invalidParams, validationError } from "./src/problem.ts";
-export { readJson } from "./src/validate.ts";
+export {
+  type EventSource,
+  type EventStream,
+  type EventStreamOptions,
+  eventStream,
+  formatEvent,
+  type ServerEvent,
+} from "./src/sse.ts";
+export { isJsonType, readJson } from "./src/validate.ts";

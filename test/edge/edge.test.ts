@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { type FixtureRuntime, spawnFixture } from "../drain/process.ts";
-import { rawExchange } from "../raw.ts";
+import { bodyOf, rawExchange } from "../raw.ts";
 
 const APP = `${import.meta.dir}/app.ts`;
 const runtimes: FixtureRuntime[] = ["bun", "node", "deno"];
@@ -117,5 +117,46 @@ describe("the HTTP edge on every runtime adapter", () => {
       }
     },
     20_000,
+  );
+
+  test.each(runtimes)(
+    "on %s: an event stream outlives the request and idle timeouts with keep-alive comments, and ends cleanly at drain",
+    async (runtime) => {
+      if (runtime === "deno" && Bun.which("deno") === null && process.env.CI !== "true") {
+        console.warn("skip: deno is not installed (npm install -g deno)");
+        return;
+      }
+      const fixture = await spawnFixture(
+        {
+          HTTP_IDLE_TIMEOUT_S: "1",
+          HTTP_REQUEST_TIMEOUT_MS: "1000",
+          HTTP_SSE_KEEPALIVE_MS: "500",
+          DRAIN_DELAY_MS: "0",
+          SHUTDOWN_TIMEOUT_MS: "5000",
+        },
+        { runtime, script: APP },
+      );
+      const head = "GET /events HTTP/1.1\r\nHost: edge\r\nLast-Event-ID: 41\r\n\r\n";
+      const reading = rawExchange(fixture.port, head, { waitMs: 20_000 });
+      // Five times the idle timeout and the request timeout, then SIGTERM.
+      await Bun.sleep(5_000);
+      fixture.process.kill("SIGTERM");
+      const got = await reading;
+      const code = await fixture.exited;
+      expect(got.status).toBe(200);
+      expect(got.text.toLowerCase()).toContain("content-type: text/event-stream");
+      const events = bodyOf(got.text);
+      expect(
+        events.startsWith(
+          'id: 42\nevent: token\ndata: {"text":"hel"}\n\nid: 43\nevent: token\ndata: {"text":"lo"}\n\n',
+        ),
+      ).toBe(true);
+      // Quiet for 5 s at 500 ms: keep-alive comments, and the stream was not cut.
+      expect(events.split(": keep-alive\n\n").length - 1).toBeGreaterThanOrEqual(5);
+      expect(events.endsWith(": keep-alive\n\nevent: drain\ndata: moving\n\nretry: 500\n\n")).toBe(true);
+      expect(got.closedByServer).toBe(true);
+      expect(code).toBe(0);
+    },
+    30_000,
   );
 });

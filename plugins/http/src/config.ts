@@ -71,6 +71,11 @@ export const httpConfig = defineConfig(
      * (each with `Connection: close`), or after this long, whichever comes first.
      */
     HTTP_DRAIN_GRACE_MS: v.optional(env.integer({ min: 0 }), "1000"),
+    /**
+     * Milliseconds of silence after which a server-sent event stream sends a `: keep-alive`
+     * comment, so proxies (and clients) do not take it for dead. 15 s is the common choice.
+     */
+    HTTP_SSE_KEEPALIVE_MS: v.optional(env.integer({ min: 100 }), "15000"),
     /** One JSON line per request (probes excepted). */
     HTTP_ACCESS_LOG: v.optional(env.boolean(), "true"),
   },

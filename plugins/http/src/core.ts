@@ -9,6 +9,7 @@ import { errorResponse, problemResponse } from "./problem.ts";
 import { type PeerInfo, RequestState, type RouteMatcher } from "./request.ts";
 import { ALL_PATHS } from "./router.ts";
 import type { HeaderList } from "./security.ts";
+import type { EventStreams } from "./sse.ts";
 
 /**
  * The Hono environment of the http plugin's app. The request's facts travel as Hono's `env`
@@ -34,10 +35,15 @@ export function requestFacts<E extends HttpEnv>(c: Context<E>): RequestFacts {
 /** Builds the per-request state; one object, reused options. */
 export function stateFactory(
   inflight: InFlight,
-  options: { readonly trusted: ProxyCheck; readonly now: () => number; readonly match: RouteMatcher },
+  options: {
+    readonly trusted: ProxyCheck;
+    readonly now: () => number;
+    readonly match: RouteMatcher;
+    readonly streams: EventStreams;
+  },
 ): (request: Request, peer: PeerInfo | undefined) => RequestState {
-  const { trusted, now, match } = options;
-  const reused = { now: 0, early: true, trusted, shared: inflight.shared, match };
+  const { trusted, now, match, streams } = options;
+  const reused = { now: 0, early: true, trusted, shared: inflight.shared, match, streams };
   return function createState(request, peer) {
     reused.now = now();
     reused.early = !inflight.closing;

@@ -28,6 +28,7 @@ import { errorResponse, problemResponse } from "./problem.ts";
 import { type PeerInfo, RequestState } from "./request.ts";
 import { ALL_PATHS, RouteNotingRouter } from "./router.ts";
 import { corsMiddleware, securityHeaderList } from "./security.ts";
+import { EventStreams } from "./sse.ts";
 
 /** The Hono app every route lives on. Apps add routes to it during their plugin's `start`. */
 export type HttpApp = Hono<HttpEnv>;
@@ -105,7 +106,13 @@ export function http(options: HttpOptions = {}): Plugin {
       const router = new RouteNotingRouter();
       // Hono compiles its router on the first match: templates are looked up only once it is open.
       const match = (method: string, path: string) => (open ? router.template(method, path) : undefined);
-      const createState = stateFactory(inflight, { trusted: trustedProxies(config.TRUSTED_PROXIES), now, match });
+      const streams = new EventStreams(config.HTTP_SSE_KEEPALIVE_MS, logger);
+      const createState = stateFactory(inflight, {
+        trusted: trustedProxies(config.TRUSTED_PROXIES),
+        now,
+        match,
+        streams,
+      });
       const app = new Hono<HttpEnv>({
         router,
         // The request state carries the path, decoded once for the probes, the logs and the router.
@@ -247,6 +254,14 @@ export function http(options: HttpOptions = {}): Plugin {
       onDrain(async (deadline) => {
         const began = now();
         const pending = inflight.size;
+        const deadlinePassed = new Promise<void>((resolve) => {
+          if (deadline.aborted) resolve();
+          deadline.addEventListener("abort", () => resolve(), { once: true });
+        });
+        // Event streams end first (their onDrain, then a retry hint), so their clients reconnect to
+        // another replica and no stream holds the listener open until the deadline.
+        const openStreams = streams.size;
+        await Promise.race([streams.endAll(), deadlinePassed]);
         // Busy keep-alive connections leave on their own: each answer now says Connection: close.
         // Closing the listener closes idle keep-alive connections at once, and one that looks idle
         // may have a request on the wire; so it waits until the connections that were busy when
@@ -255,11 +270,7 @@ export function http(options: HttpOptions = {}): Plugin {
         await inflight.earlyDone(AbortSignal.any([deadline, grace]));
         const closed = server.stop();
         stopped = true;
-        logger.info("listener closed", { in_flight: inflight.size });
-        const deadlinePassed = new Promise<void>((resolve) => {
-          if (deadline.aborted) resolve();
-          deadline.addEventListener("abort", () => resolve(), { once: true });
-        });
+        logger.info("listener closed", { in_flight: inflight.size, streams_ended: openStreams });
         await Promise.race([Promise.all([closed, inflight.idle(deadline)]), deadlinePassed]);
         if (deadline.aborted) {
           const error = new DrainDeadlineError(inflight.size);

@@ -2,6 +2,7 @@ import type { RequestFacts } from "@twelvefold/kernel";
 import { NO_TRUSTED_PROXY, type ProxyCheck, resolveClientIp } from "./client-ip.ts";
 import type { HttpError } from "./errors.ts";
 import { normalizePath } from "./path.ts";
+import type { EventStreams } from "./sse.ts";
 
 /** An incoming X-Request-Id is honoured only in this shape, so it cannot inject into logs. */
 const WELL_FORMED_ID = /^[\w.:-]{8,128}$/;
@@ -15,6 +16,8 @@ export function requestIdOf(request: Request): string {
 /** What the http plugin's context carries per request besides the request. */
 export interface PeerInfo {
   readonly remoteAddress: string | undefined;
+  /** Lifts the runtime's idle timeout off this connection until the returned function is called. */
+  keepOpen?(): () => void;
 }
 
 /**
@@ -56,6 +59,15 @@ export class RequestState implements RequestFacts {
     this.#trusted = options.trusted;
     this.#shared = options.shared;
     this.#match = options.match;
+    this.streams = options.streams;
+  }
+
+  /** The plugin's open event streams, for the server-sent events helper. */
+  readonly streams: EventStreams | undefined;
+
+  /** Keeps this request's connection open past the runtime's idle timeout (a long-lived stream). */
+  keepOpen(): () => void {
+    return this.#peer?.keepOpen?.() ?? noop;
   }
 
   /** The route that answered, else the one the request would match (for answers given before routing). */
@@ -100,7 +112,11 @@ export interface RequestStateOptions {
   readonly shared: AbortSignal;
   /** The template of the route a method and path match, if any. */
   readonly match: RouteMatcher;
+  /** The plugin's open event streams (keep-alive interval, drain). */
+  readonly streams?: EventStreams;
 }
+
+const noop = () => {};
 
 /** Finds the template of the route a method and path match (the router's, once it is open). */
 export type RouteMatcher = (method: string, path: string) => string | undefined;
