@@ -1,21 +1,5 @@
 import { getPath } from "hono/utils/url";
 
-/** The path of a request URL, absolute (`http://host/a?b`) or relative (`/a?b`), without its query. */
-function rawPath(url: string): string {
-  let start = 0;
-  if (url.charCodeAt(0) !== 47) {
-    const scheme = url.indexOf("://");
-    start = scheme < 0 ? -1 : url.indexOf("/", scheme + 3);
-    if (start < 0) return "/";
-  }
-  let end = start;
-  for (; end < url.length; end++) {
-    const code = url.charCodeAt(end);
-    if (code === 63 || code === 35) break;
-  }
-  return url.slice(start, end);
-}
-
 /** Removes `.` and `..` segments and empty ones (`//`), keeping a trailing slash. */
 function cleanSegments(path: string): string {
   const segments = path.split("/");
@@ -47,10 +31,29 @@ function cleanSegments(path: string): string {
  * ```
  */
 export function normalizePath(url: string): string {
-  let path = rawPath(url);
-  if (path.includes("%")) path = getPath({ url: `http://h${path}` } as Request);
-  if (path.includes("//") || path.includes("/.")) path = cleanSegments(path);
-  return path;
+  let start = 0;
+  if (url.charCodeAt(0) !== 47) {
+    const scheme = url.indexOf("://");
+    start = scheme < 0 ? -1 : url.indexOf("/", scheme + 3);
+    if (start < 0) return "/";
+  }
+  // One pass to the query: a plain path (no "%", "//" or "/.") is a slice and nothing more.
+  let encoded = false;
+  let segments = false;
+  let end = start + 1;
+  for (let previous = 47; end < url.length; end++) {
+    const code = url.charCodeAt(end);
+    if (code === 63 || code === 35) break;
+    if (code === 37) encoded = true;
+    else if (previous === 47 && (code === 47 || code === 46)) segments = true;
+    previous = code;
+  }
+  let path = url.slice(start, end);
+  if (encoded) {
+    path = getPath({ url: `http://h${path}` } as Request);
+    segments ||= path.includes("//") || path.includes("/.");
+  }
+  return segments ? cleanSegments(path) : path;
 }
 
 /**
