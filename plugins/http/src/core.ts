@@ -100,10 +100,15 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
   const finish = finisher(options.security, options.documentSecurity, inflight);
   const baggageFrom = options.baggageFrom;
 
-  /** The trace headers the span continues from: baggage only from a client trusted to send it. */
+  /**
+   * The trace headers the span continues from: baggage only from a client trusted to send it, or
+   * from the app itself (an in-process request through HttpHandler has no network client).
+   */
   const carrierOf = (state: RequestState): Headers | Record<string, string> => {
     const headers = state.request.headers;
-    if (baggageFrom === true || !headers.has("baggage") || baggageFrom(state.clientIp)) return headers;
+    if (baggageFrom === true || !headers.has("baggage") || state.inProcess || baggageFrom(state.clientIp)) {
+      return headers;
+    }
     const carrier: Record<string, string> = {};
     const traceparent = headers.get("traceparent");
     if (traceparent !== null) carrier.traceparent = traceparent;

@@ -65,6 +65,11 @@ export class RequestState implements RequestFacts {
   /** The plugin's open event streams, for the server-sent events helper. */
   readonly streams: EventStreams | undefined;
 
+  /** True for a request made in-process (`HttpHandler.fetch`), which no network client sent. */
+  get inProcess(): boolean {
+    return this.#peer === undefined;
+  }
+
   /** Keeps this request's connection open past the runtime's idle timeout (a long-lived stream). */
   keepOpen(): () => void {
     return this.#peer?.keepOpen?.() ?? noop;
