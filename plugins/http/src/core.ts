@@ -75,6 +75,11 @@ export interface CoreOptions {
   readonly probes: ReadonlySet<string>;
   readonly logger: Logger;
   readonly accessLog: boolean;
+  /**
+   * Whether the runtime aborts a request's signal when its client leaves before the answer (Bun,
+   * Node). Deno 2.9 does not until the answer is written, and warns on every process that reads it.
+   */
+  readonly seesClientGone: boolean;
   /** Whose incoming baggage reaches the tracer (by client address); `true` for everyone's. */
   readonly baggageFrom: ProxyCheck | true;
   readonly tracer: Tracer | undefined;
@@ -99,6 +104,7 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
   const accessLog = options.accessLog;
   const finish = finisher(options.security, options.documentSecurity, inflight);
   const baggageFrom = options.baggageFrom;
+  const seesClientGone = options.seesClientGone;
 
   /**
    * The trace headers the span continues from: baggage only from a client trusted to send it, or
@@ -153,7 +159,7 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
     response = finish(response, state.requestId);
 
     // A client that left before the answer got nothing: recorded as such (499, as nginx does), never as the status it missed.
-    const status = state.request.signal.aborted ? CLIENT_GONE : response.status;
+    const status = seesClientGone && state.request.signal.aborted ? CLIENT_GONE : response.status;
     const route = routeLabel(state, status);
     const seconds = (now() - state.startedAt) / 1000;
     if (span) {
