@@ -159,4 +159,10 @@ describe("rate-limit plugin", () => {
     expect((await good.get("/hello")).status).toBe(200);
     expect((await good.get("/hello")).status).toBe(429);
   });
+
+  test("runs in the web process only: a worker, with no http plugin, starts without it", async () => {
+    await using worker = await testApp({ plugins: [http(), rateLimit()], process: "worker" });
+    expect(worker.logs.some((l) => l.message === "plugin started" && l.plugin === "rate-limit")).toBe(false);
+    expect(() => worker.get(RateLimiter)).toThrow();
+  });
 });

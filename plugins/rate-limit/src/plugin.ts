@@ -74,6 +74,8 @@ export function rateLimit(options: RateLimitOptions = {}): Plugin {
   const { policies = [], ...settings } = options;
   return definePlugin({
     name: "rate-limit",
+    // It guards the web process's routes; worker and scheduler processes serve only probes.
+    processes: ["web"],
     config: rateLimitConfig,
     options: settings,
     requires: [RateLimitStore, HttpRoutes],
