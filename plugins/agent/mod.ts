@@ -48,6 +48,14 @@ export {
   type RunUsage,
   runLog,
 } from "./src/events.ts";
-export type { AgentLoop, LoopEvent, LoopOptions, LoopTool, LoopToolContext } from "./src/loop.ts";
+export type {
+  AgentLoop,
+  LoopEvent,
+  LoopOptions,
+  LoopTool,
+  LoopToolContext,
+  RunInfo,
+  RunTools,
+} from "./src/loop.ts";
 export { AgentEngine, type AgentOptions, AgentRuns, agent } from "./src/plugin.ts";
 export type { Decision, EventsOptions, RunResult, StartOptions } from "./src/runs.ts";

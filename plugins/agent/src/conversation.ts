@@ -8,9 +8,18 @@ export interface Exchange {
   readonly user: string;
   /** What the user said (the run's input messages). */
   readonly input: readonly ChatMessage[];
+  /**
+   * What the run added after its input, in order: each assistant turn with its tool calls, each
+   * tool result, and the final answer (the last message). Keep these to show a history with its
+   * tool calls, or to feed the whole exchange back to the model.
+   */
+  readonly messages: readonly ChatMessage[];
   /** The final answer. */
   readonly reply: string;
+  /** Tokens of the whole run. */
   readonly usage: RunUsage;
+  /** Each model turn's model and tokens, in step order: what to price the run by (a fallback may have answered a turn). */
+  readonly turns: ReadonlyArray<{ readonly step: number; readonly model: string; readonly usage: RunUsage }>;
 }
 
 /**

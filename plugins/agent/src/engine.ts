@@ -17,7 +17,7 @@ import { type ApprovalSigner, approvalRequest } from "./approval.ts";
 import type { ConversationStore } from "./conversation.ts";
 import { agentErrors } from "./errors.ts";
 import { controlLog, parseEvent, type RunEvent, type RunUsage, runLog } from "./events.ts";
-import type { AgentLoop, LoopTool, LoopToolContext } from "./loop.ts";
+import type { AgentLoop, LoopTool, LoopToolContext, RunTools } from "./loop.ts";
 import { replayModel } from "./replay.ts";
 import { loadState, messagesSoFar, type RunState, turnWasCut } from "./state.ts";
 
@@ -39,7 +39,8 @@ export interface EngineSetup {
   readonly loop: AgentLoop;
   /** The app's model: a resumed run replays its last finished turn through it (without one, the turn runs again). */
   readonly model?: ChatModel;
-  readonly tools: readonly LoopTool[];
+  /** The tools, or a function making them for each run (from its user and conversation). */
+  readonly tools: RunTools;
   /** Names of the tools that need a person's approval before they run. */
   readonly approval: ReadonlySet<string>;
   readonly signer: ApprovalSigner;
@@ -245,6 +246,11 @@ export class RunEngine {
             answer = { text: stepText, steps: event.step + 1 };
             if (event.step === replayed) break;
             usage = add(usage, event.usage);
+            state.turns[event.step] = {
+              step: event.step,
+              model: event.model,
+              usage: { input_tokens: event.usage.inputTokens, output_tokens: event.usage.outputTokens },
+            };
             await this.#append(runId, {
               type: "usage",
               step: event.step,
@@ -261,6 +267,7 @@ export class RunEngine {
             break;
           case "step":
             await this.#append(runId, { type: "step", step: event.step, added: event.added });
+            state.added[event.step] = [...event.added];
             calls.next();
             stepText = "";
             break;
@@ -333,8 +340,10 @@ export class RunEngine {
         runId,
         user: input.user,
         input: input.messages,
+        messages: state.added.flat(),
         reply: done.text,
         usage: done.usage,
+        turns: state.turns.filter((turn) => turn !== undefined),
       });
       if (saved.messageId !== undefined) event = { ...event, message_id: saved.messageId };
     }
@@ -382,7 +391,12 @@ export class RunEngine {
   /** The tools, those that need approval wrapped to pause the run until a decision is in. */
   #tools(runId: string, state: RunState, calls: StepCalls): LoopTool[] {
     const setup = this.#setup;
-    return setup.tools.map((tool) => {
+    const input = state.input;
+    const tools =
+      typeof setup.tools === "function"
+        ? setup.tools({ runId, user: input?.user ?? "", conversation: input?.conversation })
+        : setup.tools;
+    return tools.map((tool) => {
       if (!setup.approval.has(tool.name)) return tool;
       const wrapped: LoopTool = {
         ...tool,

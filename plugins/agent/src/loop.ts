@@ -47,6 +47,19 @@ export interface LoopTool {
   run(input: never, context: LoopToolContext): unknown;
 }
 
+/** The run a set of tools is made for: who asked, in which conversation. */
+export interface RunInfo {
+  readonly runId: string;
+  readonly user: string;
+  readonly conversation?: string;
+}
+
+/**
+ * The tools of a run: one list for every run, or a function that makes them for each run, so a
+ * tool can act for the run's user (a per-user memory) without being told who that is by the model.
+ */
+export type RunTools = readonly LoopTool[] | ((run: RunInfo) => readonly LoopTool[]);
+
 /**
  * Options a durable run passes to the loop. Everything but `messages` is optional and `tools` is
  * opaque here, so that the llm plugin's own option type fits this one as it is.

@@ -1,9 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { http } from "@twelvefold/http";
-import { ConfigError, type Plugin, worker } from "@twelvefold/kernel";
-import { Agent, calculator, llm } from "@twelvefold/llm";
+import { type ChatMessage, ConfigError, definePlugin, type Plugin, token, worker } from "@twelvefold/kernel";
+import { Agent, calculator, defineTool, llm } from "@twelvefold/llm";
 import { pluginContract, testApp } from "@twelvefold/testing";
+import * as v from "valibot";
 import { clientText, eventsOf, memoryTool, readFrames, startRoute } from "../test/helpers.ts";
+import type { ConversationStore, Exchange } from "./conversation.ts";
 import { AgentEngine, AgentRuns, agent } from "./plugin.ts";
 
 const quiet = { LOG_LEVEL: "warn", PORT: "0", HOST: "127.0.0.1" };
@@ -60,6 +62,64 @@ describe("a run through web, queue, worker and event log, in one process on the 
     });
     expect(((await response.json()) as { response: string }).response).toBe("I will remember that the sky is green.");
     expect(memory.effects).toBe(1);
+  });
+});
+
+describe("the conversation seam", () => {
+  test("save gets the run's messages with its tool calls and each turn's model; tools made per run act for its user", async () => {
+    const Conversations = token<ConversationStore>("test/Conversations");
+    const saved: Array<{ conversation: string; exchange: Exchange }> = [];
+    const history: ChatMessage[] = [{ role: "user", content: "earlier" }];
+    const store = definePlugin({
+      name: "store",
+      provides: [Conversations],
+      start: ({ provide }) =>
+        provide(Conversations, {
+          load: async () => history,
+          save: async (conversation, exchange) => {
+            saved.push({ conversation, exchange });
+            return { messageId: "m-1" };
+          },
+        }),
+    });
+    const users: string[] = [];
+    const whoAmI = (user: string) =>
+      defineTool({
+        name: "recall",
+        description: "Recalls what the user said",
+        input: v.object({ query: v.optional(v.string(), "") }),
+        run: () => {
+          users.push(user);
+          return { facts: [`${user} likes tea`] };
+        },
+      });
+    await using t = await boot([
+      store,
+      agent({ loop: Agent, tools: (run) => [whoAmI(run.user)], conversations: Conversations }),
+    ]);
+    const runs = t.get(AgentRuns);
+    const { runId } = await runs.start({ user: "grace", text: "What do you remember?", conversation: "c-1" });
+    const result = await runs.result(runId);
+    expect(result).toMatchObject({
+      status: "done",
+      text: "Here is what I remember: grace likes tea.",
+      messageId: "m-1",
+    });
+    expect(users).toEqual(["grace"]);
+    const [first] = saved;
+    expect(first?.conversation).toBe("c-1");
+    const exchange = first?.exchange as Exchange;
+    expect(exchange.input).toEqual([{ role: "user", content: "What do you remember?" }]);
+    expect(exchange.messages.map((m) => m.role)).toEqual(["assistant", "tool", "assistant"]);
+    const call = exchange.messages[0] as Extract<ChatMessage, { role: "assistant" }>;
+    expect(call.toolCalls?.map((c) => c.name)).toEqual(["recall"]);
+    expect(exchange.messages.at(-1)).toMatchObject({ role: "assistant", content: exchange.reply });
+    expect(exchange.turns.map((turn) => [turn.step, turn.model])).toEqual([
+      [0, "local-deterministic"],
+      [1, "local-deterministic"],
+    ]);
+    const summed = exchange.turns.reduce((n, turn) => n + turn.usage.input_tokens + turn.usage.output_tokens, 0);
+    expect(summed).toBe(exchange.usage.input_tokens + exchange.usage.output_tokens);
   });
 });
 

@@ -19,7 +19,7 @@ import { agentConfig, checkAgentConfig } from "./config.ts";
 import type { ConversationStore } from "./conversation.ts";
 import { RunEngine } from "./engine.ts";
 import { agentErrors } from "./errors.ts";
-import type { AgentLoop, LoopTool } from "./loop.ts";
+import type { AgentLoop, RunTools } from "./loop.ts";
 import { mountRoutes } from "./routes.ts";
 import { createRuns, type AgentRuns as Runs } from "./runs.ts";
 
@@ -36,9 +36,12 @@ export const AgentEngine = token<RunEngine>("twelvefold/agent/RunEngine");
 export interface AgentOptions extends ConfigOptions<typeof agentConfig> {
   /** The agent loop's token: the llm plugin's `Agent` (`agent({ loop: Agent })`). */
   readonly loop: Token<AgentLoop>;
-  /** The tools the model may call (the llm plugin's `defineTool`). */
-  readonly tools?: readonly LoopTool[];
-  /** Names of the tools that wait for a person's approval before they run. */
+  /**
+   * The tools the model may call (the llm plugin's `defineTool`), or a function that makes them
+   * for each run from its user and conversation: `(run) => [calculator(), memoryOf(run.user)]`.
+   */
+  readonly tools?: RunTools;
+  /** Names of the tools that wait for a person's approval before they run (checked when `tools` is a list). */
   readonly approval?: readonly string[];
   /** A system message every run starts with. */
   readonly instructions?: string;
@@ -68,7 +71,8 @@ export interface AgentOptions extends ConfigOptions<typeof agentConfig> {
  */
 export function agent(options: AgentOptions): Plugin {
   const { loop, tools = [], approval = [], instructions, conversations, ...settings } = options;
-  const unknown = approval.filter((name) => !tools.some((tool) => tool.name === name));
+  const listed = typeof tools === "function" ? undefined : tools;
+  const unknown = listed ? approval.filter((name) => !listed.some((tool) => tool.name === name)) : [];
   if (unknown.length > 0) {
     throw agentErrors.create("TF_AGENT_CONFIG", {
       reason: `approval names tools that are not given: ${unknown.map((n) => JSON.stringify(n)).join(", ")}`,

@@ -46,6 +46,8 @@ export interface RunState {
   terminal: LoggedEvent | undefined;
   /** Tokens of every finished turn. */
   usage: { input_tokens: number; output_tokens: number };
+  /** Each finished turn's model and tokens, by step (a step that ran again counts once). */
+  readonly turns: Array<{ readonly step: number; readonly model: string; readonly usage: RunUsage }>;
   /** The text of the last finished turn. */
   lastText: string;
   /** The id of the last event read. */
@@ -70,6 +72,7 @@ export function emptyState(): RunState {
     cancel: undefined,
     terminal: undefined,
     usage: { input_tokens: 0, output_tokens: 0 },
+    turns: [],
     lastText: "",
     lastId: undefined,
     lastControlId: undefined,
@@ -99,6 +102,7 @@ export function apply(state: RunState, event: LoggedEvent): void {
         turn.finished = { model: event.model, usage: event.usage };
         state.lastText = turn.text;
       }
+      state.turns[event.step] = { step: event.step, model: event.model, usage: event.usage };
       state.usage.input_tokens += event.usage.input_tokens;
       state.usage.output_tokens += event.usage.output_tokens;
       break;
