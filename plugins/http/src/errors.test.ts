@@ -9,6 +9,7 @@ errorsContract("http", httpErrors, {
   TF_HTTP_FORBIDDEN: { reason: "not the owner" },
   TF_HTTP_NOT_FOUND: { reason: 'session "s-1" not found' },
   TF_HTTP_METHOD_NOT_ALLOWED: { reason: "PUT is not allowed here" },
+  TF_HTTP_CONFLICT: { reason: 'request "k-1" is still in progress' },
   TF_HTTP_BODY_TOO_LARGE: { limit: 1024 },
   TF_HTTP_UNSUPPORTED_MEDIA_TYPE: { expected: "application/json", got: "text/plain" },
   TF_HTTP_RATE_LIMITED: { reason: 'policy "chat" exhausted' },

@@ -23,6 +23,7 @@ const table = {
     ...problemTypes.TF_HTTP_METHOD_NOT_ALLOWED,
     message: reason,
   },
+  TF_HTTP_CONFLICT: { ...problemTypes.TF_HTTP_CONFLICT, message: reason },
   TF_HTTP_BODY_TOO_LARGE: {
     ...problemTypes.TF_HTTP_BODY_TOO_LARGE,
     message: (f: { limit: number }) => `http: request body exceeds ${f.limit} bytes`,

@@ -18,6 +18,7 @@ export const problemTypes = {
   TF_HTTP_FORBIDDEN: { status: 403, title: "Forbidden", type: "forbidden" },
   TF_HTTP_NOT_FOUND: { status: 404, title: "Not found", type: "not-found" },
   TF_HTTP_METHOD_NOT_ALLOWED: { status: 405, title: "Method not allowed", type: "method-not-allowed" },
+  TF_HTTP_CONFLICT: { status: 409, title: "Conflict", type: "conflict" },
   TF_HTTP_BODY_TOO_LARGE: { status: 413, title: "Request body too large", type: "body-too-large" },
   TF_HTTP_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "Unsupported media type", type: "unsupported-media-type" },
   TF_HTTP_RATE_LIMITED: { status: 429, title: "Too many requests", type: "rate-limited" },
