@@ -36,6 +36,16 @@ describe("llm plugin", () => {
     expect(t.logs.find((l) => l.message === "llm ready")).toMatchObject({ models: ["local/local-deterministic"] });
   });
 
+  test("Agent.cost prices usage by LLM_PRICES, dated versions by their prefix, and knows nothing of unpriced models", async () => {
+    await using t = await testApp({
+      plugins: [llm({ LLM_PRICES: '{"gpt-4o-mini":{"input":0.15,"output":0.6}}' })],
+    });
+    const agent = t.get(Agent);
+    const usage = { inputTokens: 1_000_000, outputTokens: 500_000 };
+    expect(agent.cost("gpt-4o-mini-2024-07-18", usage)).toBeCloseTo(0.45, 10);
+    expect(agent.cost("local-deterministic", usage)).toBeUndefined();
+  });
+
   test("OPENAI_BASE_URL points it at a compatible server; LLM_FALLBACK_MODELS answers when that fails", async () => {
     await using server = await faultServer();
     await using t = await testApp({

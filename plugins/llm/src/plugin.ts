@@ -1,6 +1,7 @@
 import {
   Cache,
   ChatModel,
+  type ChatUsage,
   type ConfigOptions,
   definePlugin,
   Meter,
@@ -11,6 +12,7 @@ import {
 import { type AgentEvent, type AgentOptions, runAgent } from "./agent.ts";
 import { ConcurrencyLimit } from "./concurrency.ts";
 import { checkLlmConfig, chooseProvider, type LlmConfig, llmConfig, type Provider } from "./config.ts";
+import { costOf } from "./cost.ts";
 import { localModel } from "./local.ts";
 import { openaiModel } from "./openai.ts";
 import { type ResilientModel, resilientModel } from "./resilient.ts";
@@ -28,6 +30,11 @@ export interface Agent {
   readonly model: ResilientModel;
   /** Where completed side-effect tool calls are recorded (the Cache contract). */
   readonly store: ToolResultStore;
+  /**
+   * What `usage` of `model` cost in US dollars by LLM_PRICES (a key prices its dated versions),
+   * `undefined` when the table does not price it: for an app that keeps the cost of each run.
+   */
+  cost(model: string, usage: ChatUsage): number | undefined;
 }
 
 /** The llm plugin's agent loop, for apps. */
@@ -126,6 +133,7 @@ export function llm(options: LlmOptions = {}): Plugin {
       provide(Agent, {
         model,
         store,
+        cost: (name, usage) => costOf(config.LLM_PRICES, name, name, usage),
         run: (run) =>
           runAgent({
             maxSteps: config.LLM_MAX_STEPS,
