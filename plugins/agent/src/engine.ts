@@ -10,6 +10,7 @@ import {
   type Lock,
   type Logger,
   quote,
+  type ServiceReader,
   type ToolCall,
   TwelvefoldError,
 } from "@twelvefold/kernel";
@@ -41,6 +42,8 @@ export interface EngineSetup {
   readonly model?: ChatModel;
   /** The tools, or a function making them for each run (from its user and conversation). */
   readonly tools: RunTools;
+  /** The app's services, for tools made per run. */
+  readonly services?: ServiceReader;
   /** Names of the tools that need a person's approval before they run. */
   readonly approval: ReadonlySet<string>;
   readonly signer: ApprovalSigner;
@@ -394,7 +397,10 @@ export class RunEngine {
     const input = state.input;
     const tools =
       typeof setup.tools === "function"
-        ? setup.tools({ runId, user: input?.user ?? "", conversation: input?.conversation })
+        ? setup.tools(
+            { runId, user: input?.user ?? "", conversation: input?.conversation },
+            setup.services ?? { get: missing, find: () => undefined },
+          )
         : setup.tools;
     return tools.map((tool) => {
       if (!setup.approval.has(tool.name)) return tool;
@@ -430,4 +436,10 @@ export class RunEngine {
       return wrapped;
     });
   }
+}
+
+function missing(needed: { readonly id: string }): never {
+  throw agentErrors.create("TF_AGENT_CONFIG", {
+    reason: `no service ${JSON.stringify(needed.id)} for the run's tools`,
+  });
 }

@@ -4,7 +4,7 @@
  * that it drives, and the app hands it the llm plugin's token: `agent({ loop: Agent })`. The llm
  * plugin's `Agent` fits these types as it is.
  */
-import type { ChatMessage, ChatModel, ChatUsage, FinishReason, ToolCall } from "@twelvefold/kernel";
+import type { ChatMessage, ChatModel, ChatUsage, FinishReason, ServiceReader, ToolCall } from "@twelvefold/kernel";
 
 /** What the loop yields, as far as a durable run reads it (the llm plugin's `AgentEvent`). */
 export type LoopEvent =
@@ -55,10 +55,11 @@ export interface RunInfo {
 }
 
 /**
- * The tools of a run: one list for every run, or a function that makes them for each run, so a
- * tool can act for the run's user (a per-user memory) without being told who that is by the model.
+ * The tools of a run: one list for every run, or a function that makes them for each run, from
+ * the run and the app's services, so a tool can act for the run's user (a per-user memory in the
+ * app's database) without being told who that is by the model.
  */
-export type RunTools = readonly LoopTool[] | ((run: RunInfo) => readonly LoopTool[]);
+export type RunTools = readonly LoopTool[] | ((run: RunInfo, services: ServiceReader) => readonly LoopTool[]);
 
 /**
  * Options a durable run passes to the loop. Everything but `messages` is optional and `tools` is

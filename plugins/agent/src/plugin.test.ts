@@ -95,17 +95,21 @@ describe("the conversation seam", () => {
       });
     await using t = await boot([
       store,
-      agent({ loop: Agent, tools: (run) => [whoAmI(run.user)], conversations: Conversations }),
+      agent({
+        loop: Agent,
+        tools: (run, { get }) => [whoAmI(`${run.user} (${get(Conversations) ? "with" : "without"} a store)`)],
+        conversations: Conversations,
+      }),
     ]);
     const runs = t.get(AgentRuns);
     const { runId } = await runs.start({ user: "grace", text: "What do you remember?", conversation: "c-1" });
     const result = await runs.result(runId);
     expect(result).toMatchObject({
       status: "done",
-      text: "Here is what I remember: grace likes tea.",
+      text: "Here is what I remember: grace (with a store) likes tea.",
       messageId: "m-1",
     });
-    expect(users).toEqual(["grace"]);
+    expect(users).toEqual(["grace (with a store)"]);
     const [first] = saved;
     expect(first?.conversation).toBe("c-1");
     const exchange = first?.exchange as Exchange;

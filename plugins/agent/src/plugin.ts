@@ -38,7 +38,8 @@ export interface AgentOptions extends ConfigOptions<typeof agentConfig> {
   readonly loop: Token<AgentLoop>;
   /**
    * The tools the model may call (the llm plugin's `defineTool`), or a function that makes them
-   * for each run from its user and conversation: `(run) => [calculator(), memoryOf(run.user)]`.
+   * for each run from its user and conversation and the app's services:
+   * `(run, { get }) => [calculator(), memoryOf(get(Facts), run.user)]`.
    */
   readonly tools?: RunTools;
   /** Names of the tools that wait for a person's approval before they run (checked when `tools` is a list). */
@@ -139,6 +140,7 @@ export function agent(options: AgentOptions): Plugin {
         loop: agentLoop ?? { run: () => missing(loop) },
         model,
         tools,
+        services: { get, find },
         approval: new Set(approval),
         signer,
         conversations: conversations ? find(conversations) : undefined,
