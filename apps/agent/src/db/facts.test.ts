@@ -1,6 +1,9 @@
-import { expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
 import { Facts } from "./facts.ts";
 import { owner, testDatabase } from "./testdata/database.ts";
+
+// The first start of the shared PGlite runs initdb (seconds on a busy machine), once per test process.
+beforeAll(() => testDatabase(), 180_000);
 
 test("each user recalls their own facts, by a shared word, newest first, and a retried call keeps a fact once", async () => {
   const facts = new Facts(await testDatabase());

@@ -1,7 +1,10 @@
-import { expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
 import { IdempotencyKeys } from "./idempotency.ts";
 import { Sessions } from "./sessions.ts";
 import { owner, testDatabase } from "./testdata/database.ts";
+
+// The first start of the shared PGlite runs initdb (seconds on a busy machine), once per test process.
+beforeAll(() => testDatabase(), 180_000);
 
 test("one request claims a key, racing ones read its record, and an expired or released key is claimed again", async () => {
   const db = await testDatabase();

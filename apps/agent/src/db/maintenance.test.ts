@@ -1,4 +1,4 @@
-import { expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
 import type { Exchange } from "@twelvefold/agent";
 import { and, eq } from "drizzle-orm";
 import { IdempotencyKeys } from "./idempotency.ts";
@@ -6,6 +6,9 @@ import { purge, rollUp } from "./maintenance.ts";
 import { runs, sessions, usageRollups } from "./schema.ts";
 import { Sessions } from "./sessions.ts";
 import { owner, testDatabase } from "./testdata/database.ts";
+
+// The first start of the shared PGlite runs initdb (seconds on a busy machine), once per test process.
+beforeAll(() => testDatabase(), 180_000);
 
 const exchange = (runId: string): Exchange => ({
   runId,

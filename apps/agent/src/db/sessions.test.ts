@@ -1,7 +1,10 @@
-import { describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import type { Exchange } from "@twelvefold/agent";
 import { decodeCursor, Sessions } from "./sessions.ts";
 import { owner, testDatabase } from "./testdata/database.ts";
+
+// The first start of the shared PGlite runs initdb (seconds on a busy machine), once per test process.
+beforeAll(() => testDatabase(), 180_000);
 
 const sessions = async () => new Sessions(await testDatabase());
 
