@@ -2,7 +2,7 @@
 // memory adapter with one realistic defect; running the suite's cases by hand must fail exactly
 // the cases that cover that defect, and no other.
 import { describe, expect, test } from "bun:test";
-import type { Cache, EventLog, Lock, Queue, RateLimitStore } from "@twelvefold/kernel";
+import type { Cache, ConsumeOptions, EventLog, Lock, MessageHandler, Queue, RateLimitStore } from "@twelvefold/kernel";
 import { memoryCache, memoryEventLog, memoryLock, memoryQueue, memoryRateLimitStore } from "@twelvefold/kernel/memory";
 import type { ContractCase, SuiteOptions } from "../mod.ts";
 import { cacheCases, eventLogCases, lockCases, queueCases, rateLimitCases, runCase } from "../mod.ts";
@@ -104,27 +104,26 @@ describe("the contract suites catch broken adapters", () => {
     ]);
   });
 
-  test("a queue that acks on receipt (dropping unacked messages) fails every at-least-once case", async () => {
-    const make = () => {
+  /** A memory queue whose handlers run inside `wrap`, where each test puts its one defect. */
+  const queueWrapping =
+    (wrap: (handler: MessageHandler, options: ConsumeOptions | undefined) => MessageHandler) => () => {
       const real = memoryQueue();
       const broken: Queue = {
         enqueue: (topic, payload, options) => real.enqueue(topic, payload, options),
         deadLetters: (topic, limit) => real.deadLetters(topic, limit),
         stats: (topic) => real.stats(topic),
-        consume: (topic, handler, options) =>
-          real.consume(
-            topic,
-            async (message, signal, delivery) => {
-              // The bug: the message counts as handled the moment it arrives.
-              Promise.resolve()
-                .then(() => handler(message as never, signal, delivery))
-                .catch(() => {});
-            },
-            options,
-          ),
+        consume: (topic, handler, options) => real.consume(topic, wrap(handler as MessageHandler, options), options),
       };
       return Object.assign(broken, { close: () => real.close() });
     };
+
+  test("a queue that acks on receipt (dropping unacked messages) fails every at-least-once case", async () => {
+    const make = queueWrapping((handler) => async (message, signal, delivery) => {
+      // The bug: the message counts as handled the moment it arrives.
+      Promise.resolve()
+        .then(() => handler(message, signal, delivery))
+        .catch(() => {});
+    });
     expect(await failingCases(queueCases, make, (q) => q.close())).toEqual([
       "a consumer stopped past its deadline leaves its message to be delivered again as the next attempt",
       "a consumer that dies mid-message loses nothing: another consumer handles every message",
@@ -138,31 +137,17 @@ describe("the contract suites catch broken adapters", () => {
   });
 
   test("a queue whose leases lapse while the handler still runs (no heartbeat) fails the long-handler case", async () => {
-    const make = () => {
-      const real = memoryQueue();
-      const broken: Queue = {
-        enqueue: (topic, payload, options) => real.enqueue(topic, payload, options),
-        deadLetters: (topic, limit) => real.deadLetters(topic, limit),
-        stats: (topic) => real.stats(topic),
-        consume: (topic, handler, options) =>
-          real.consume(
-            topic,
-            async (message, signal, delivery) => {
-              // The bug: nothing renews the lease, so it is handed on after the visibility timeout.
-              const lapse = setTimeout(() => {
-                if (!signal.aborted) void delivery.release();
-              }, options?.visibilityTimeoutMs ?? 30_000);
-              try {
-                await handler(message as never, signal, delivery);
-              } finally {
-                clearTimeout(lapse);
-              }
-            },
-            options,
-          ),
-      };
-      return Object.assign(broken, { close: () => real.close() });
-    };
+    const make = queueWrapping((handler, options) => async (message, signal, delivery) => {
+      // The bug: nothing renews the lease, so it is handed on after the visibility timeout.
+      const lapse = setTimeout(() => {
+        if (!signal.aborted) void delivery.release();
+      }, options?.visibilityTimeoutMs ?? 30_000);
+      try {
+        await handler(message, signal, delivery);
+      } finally {
+        clearTimeout(lapse);
+      }
+    });
     expect(await failingCases(queueCases, make, (q) => q.close())).toEqual([
       "a handler that runs past the visibility timeout keeps its lease: delivered once, then acked",
     ]);

@@ -363,7 +363,7 @@ export class RedisConsumer implements Consumer {
           }
           return false;
         }
-        await pause(retryDelay(failures), AbortSignal.timeout(retryDelay(failures)));
+        await new Promise((resolve) => setTimeout(resolve, retryDelay(failures)));
       }
     }
   }
