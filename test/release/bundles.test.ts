@@ -1,0 +1,167 @@
+/**
+ * The build stage's claims, on the bundles a release runs: one bytecode bundle per process type
+ * with its manifest, each starting, answering its probes and draining on SIGTERM; and an SDK whose
+ * feature is off is never evaluated. The module lists come from a traced build (build/trace.ts: a
+ * marker appended to every module before bundling, which runs only when that module's body runs,
+ * plus the module loader's own list for what is loaded from outside the bundle). Each feature is
+ * also turned on once, so a marker that never fires would fail the test, not pass it.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BuildManifest, type BundleType, buildBundles, describeManifest, root } from "../../build/build.ts";
+import { type SmokeResult, smokeBundle } from "../../build/smoke.ts";
+import { bundledModules, packageOf, type TraceReport } from "../../build/trace.ts";
+import { reachable } from "../services.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "twelvefold-traced-"));
+let manifest: BuildManifest;
+/** Answers 200 to anything: an OTLP collector and an OpenAI-compatible server that are never asked much. */
+let sink: ReturnType<typeof Bun.serve>;
+
+/**
+ * The process types whose bundle this suite runs. worker and scheduler join once apps/agent starts
+ * as them (issue 16: its rate-limit plugin runs in every process type but needs http, which runs
+ * in web only); build/smoke.ts, which CI runs, tries all four.
+ */
+const runnable: readonly BundleType[] = ["web", "admin"];
+
+/** A feature, the packages that only it may load, and the settings that turn it on. */
+interface Feature {
+  readonly name: string;
+  readonly owns: (pkg: string) => boolean;
+  readonly on: () => Record<string, string>;
+  /** Settings that keep it off where the default would turn it on (PGlite without DATABASE_URL). */
+  readonly off?: Record<string, string>;
+}
+
+const features: Feature[] = [
+  {
+    name: "OTLP export",
+    owns: (pkg) => (pkg.startsWith("@opentelemetry/") && pkg !== "@opentelemetry/api") || pkg === "protobufjs",
+    on: () => ({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.port}` }),
+  },
+  {
+    name: "OpenAI",
+    owns: (pkg) => pkg === "openai",
+    on: () => ({ OPENAI_API_KEY: "sk-test-not-a-key", OPENAI_BASE_URL: `http://127.0.0.1:${sink.port}/v1` }),
+  },
+  {
+    name: "Redis",
+    owns: (pkg) => pkg === "redis" || pkg.startsWith("@redis/") || pkg === "cluster-key-slot",
+    on: () => ({ REDIS_URL: "redis://127.0.0.1:6379", REDIS_KEY_PREFIX: `tf-bundles-${process.pid}:` }),
+  },
+  {
+    name: "PGlite",
+    owns: (pkg) => pkg === "@electric-sql/pglite",
+    on: () => ({}),
+    off: { DATABASE_URL: "postgres://postgres@127.0.0.1:5432/test" },
+  },
+];
+
+/** Runs a traced bundle and returns the packages it evaluated, with the smoke result. */
+async function traced(
+  type: BundleType,
+  env: Record<string, string>,
+): Promise<{ result: SmokeResult; packages: Set<string> }> {
+  const file = join(dir, `${type}-${crypto.randomUUID()}.json`);
+  const result = await smokeBundle(dir, type, {
+    env: { ...env, TWELVEFOLD_TRACE_FILE: file },
+    bunArgs: ["--preload", join(root, "build", "trace-preload.ts")],
+  });
+  const report = (await Bun.file(file).json()) as TraceReport;
+  const packages = new Set<string>();
+  for (const path of [...report.bundled, ...report.loaded]) {
+    const pkg = packageOf(path);
+    if (pkg) packages.add(pkg);
+  }
+  return { result, packages };
+}
+
+const offEnv = () => Object.assign({}, ...features.map((f) => f.off ?? {})) as Record<string, string>;
+
+beforeAll(async () => {
+  sink = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("{}", { status: 200 }) });
+  manifest = await buildBundles({ outdir: dir, trace: true });
+}, 120_000);
+
+afterAll(() => {
+  sink.stop(true);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the build", () => {
+  test("emits one bytecode bundle per process type and a manifest naming version, revision, lockfile and sizes", async () => {
+    const lock = new Bun.CryptoHasher("sha256").update(await Bun.file(join(root, "bun.lock")).bytes()).digest("hex");
+    expect(manifest.lockfile.sha256).toBe(lock);
+    expect(manifest.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(manifest.revision).toMatch(/^([0-9a-f]{40}|unknown)$/);
+    expect(await Bun.file(join(dir, "manifest.json")).json()).toEqual(JSON.parse(JSON.stringify(manifest)));
+    for (const type of ["web", "worker", "scheduler", "admin"] as const) {
+      const bundle = manifest.bundles[type];
+      expect(bundle.bytes).toBe(Bun.file(join(dir, bundle.file)).size);
+      expect(bundle.bytecodeBytes).toBeGreaterThan(0);
+      // Bun runs the bytecode only for a file that says so on its first line.
+      expect((await Bun.file(join(dir, bundle.file)).text()).slice(0, 40)).toContain("@bytecode");
+    }
+    expect(describeManifest(manifest, dir)).toContain("web.js");
+  });
+
+  test("GIT_REVISION names the revision where there is no git checkout", async () => {
+    const other = mkdtempSync(join(tmpdir(), "twelvefold-rev-"));
+    try {
+      const built = await buildBundles({ outdir: other, revision: "0123456789abcdef0123456789abcdef01234567" });
+      expect(built.revision).toBe("0123456789abcdef0123456789abcdef01234567");
+      expect(built.dirty).toBe(false);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe("SDKs whose feature is off are never evaluated", () => {
+  test.each(runnable.map((t) => [t]))(
+    "%s with every feature off: runs as in the smoke, exits 0, and evaluates no feature's SDK",
+    async (type) => {
+      const { result, packages } = await traced(type, offEnv());
+      expect(result.problems).toEqual([]);
+      for (const feature of features) {
+        const loaded = [...packages].filter(feature.owns);
+        expect({ feature: feature.name, loaded }).toEqual({ feature: feature.name, loaded: [] });
+      }
+      // The trace saw the app itself: the kernel's and hono's modules ran.
+      expect(packages.has("hono")).toBe(true);
+    },
+    60_000,
+  );
+
+  test("each feature that web's bundle holds is evaluated once it is turned on", async () => {
+    const text = await Bun.file(join(dir, manifest.bundles.web.file)).text();
+    const held = new Set(bundledModules(text).map(packageOf));
+    const shown: string[] = [];
+    let checked = 0;
+    for (const feature of features) {
+      const holds = [...held].some((pkg) => pkg !== undefined && feature.owns(pkg));
+      if (!holds) {
+        shown.push(`${feature.name}: not in the bundle`);
+        continue;
+      }
+      if (feature.name === "Redis" && !(await reachable("127.0.0.1", 6379))) {
+        if (process.env.CI === "true") throw new Error("Redis is not answering at 127.0.0.1:6379, and CI=true");
+        shown.push("Redis: in the bundle, not checked (no server)");
+        continue;
+      }
+      const env = { ...offEnv(), ...feature.on() };
+      for (const name of Object.keys(feature.off ?? {})) delete env[name];
+      const { result, packages } = await traced("web", env);
+      expect(result.problems).toEqual([]);
+      const loaded = [...packages].filter(feature.owns);
+      shown.push(`${feature.name}: on -> ${loaded.join(", ")}`);
+      expect(loaded.length).toBeGreaterThan(0);
+      checked++;
+    }
+    console.info(`features in web's bundle: ${shown.join("; ")}`);
+    expect(checked).toBeGreaterThan(0);
+  }, 120_000);
+});
