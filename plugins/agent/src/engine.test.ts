@@ -172,6 +172,49 @@ describe("a run carries on from its log after its worker stopped", () => {
     expect((await r.events(runId)).at(-1)).toMatchObject({ type: "done" });
   });
 
+  test("a worker that dies after the last step but before done: the next one ends the run without asking the model again", async () => {
+    const dying = new AbortController();
+    let turns = 0;
+    const model = localModel();
+    const store = cacheToolResults(memoryCache());
+    const r = await rig({
+      lockTtlMs: 150,
+      loop: {
+        run: (o) => {
+          const counted = {
+            ...model,
+            stream: (q: never, c: never) => {
+              turns++;
+              return model.stream(q, c);
+            },
+          };
+          return runAgent({ ...o, model: counted, store, tools: o.tools as never });
+        },
+      },
+      wrapLog: (log) => ({
+        ...bound(log),
+        append(name, data) {
+          if (!dying.signal.aborted && parseEvent("0-0", data)?.type === "done") {
+            dying.abort(new Error("the worker died"));
+            return new Promise<string>(() => {});
+          }
+          return log.append(name, data);
+        },
+      }),
+    });
+    const runId = await r.start("hello");
+    void attempt(r.engine, runId, 1, dying.signal).catch(() => {});
+    await until(() => dying.signal.aborted);
+    expect(turns).toBe(1);
+    await retryWhileBusy(() => attempt(r.engine, runId, 2));
+    expect(turns).toBe(1);
+    expect((await r.events(runId)).at(-1)).toMatchObject({
+      type: "done",
+      text: "Hello from the local model!",
+      steps: 1,
+    });
+  });
+
   test("a run whose log says it ended is not run again, and a second worker on a held run hands the job back", async () => {
     const r = await rig({});
     const runId = await r.start("hello");

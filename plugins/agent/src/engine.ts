@@ -169,6 +169,7 @@ export class RunEngine {
       logger.warn("agent: a run's log holds no input (expired or never written): nothing to run", { run_id: runId });
       return;
     }
+    logger.info("agent: working on a run", { run_id: runId, attempt: context.attempt, step: state.nextStep });
     if (state.cancel !== undefined) return this.#end(runId, state, { type: "cancelled", reason: state.cancel });
     if (state.context === undefined) {
       const { conversation, messages } = state.input;
@@ -179,6 +180,12 @@ export class RunEngine {
       const system: ChatMessage[] = setup.instructions ? [{ role: "system", content: setup.instructions }] : [];
       state.context = [...system, ...history, ...messages];
       await this.#append(runId, { type: "context", messages: state.context });
+    }
+    if (state.answer !== undefined || state.nextStep >= setup.maxSteps) {
+      // Every step is done (a worker stopped between the last step and `done`): end it, asking the model nothing.
+      const reason = state.answer === undefined ? "max_steps" : "stop";
+      const text = state.answer ?? "";
+      return this.#finish(runId, state, { type: "done", reason, text, steps: state.nextStep, usage: state.usage });
     }
     if (turnWasCut(state.turn)) {
       const { step } = state.turn;
@@ -356,6 +363,9 @@ export class RunEngine {
   /** Appends the terminal event, lets the logs expire, and frees the user's slot. */
   async #end(runId: string, state: RunState, event: RunEvent): Promise<void> {
     const setup = this.#setup;
+    // The slot first: a client that sees the run end may start its next one at once.
+    const slot = state.input?.slot;
+    if (slot) await this.#release({ ...slot, expiresAt: 0 });
     await this.#append(runId, event);
     const ended: RunEvent = { type: "ended" };
     await setup.log.append(controlLog(runId), JSON.stringify(ended));
@@ -363,8 +373,6 @@ export class RunEngine {
       setup.log.expire(runLog(runId), setup.eventsTtlMs),
       setup.log.expire(controlLog(runId), setup.eventsTtlMs),
     ]);
-    const slot = state.input?.slot;
-    if (slot) await this.#release({ ...slot, expiresAt: 0 });
     setup.logger.info("agent: run ended", { run_id: runId, outcome: event.type });
   }
 

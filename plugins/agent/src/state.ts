@@ -50,6 +50,8 @@ export interface RunState {
   readonly turns: Array<{ readonly step: number; readonly model: string; readonly usage: RunUsage }>;
   /** The text of the last finished turn. */
   lastText: string;
+  /** The answer, once a finished step ended without tool calls: the run is done but for its `done` event. */
+  answer: string | undefined;
   /** The id of the last event read. */
   lastId: string | undefined;
   /** The id of the last control event read. */
@@ -74,6 +76,7 @@ export function emptyState(): RunState {
     usage: { input_tokens: 0, output_tokens: 0 },
     turns: [],
     lastText: "",
+    answer: undefined,
     lastId: undefined,
     lastControlId: undefined,
   };
@@ -119,11 +122,15 @@ export function apply(state: RunState, event: LoggedEvent): void {
       // The first decision holds: a second one, racing it, changes nothing.
       if (!state.decisions.has(event.call_id)) state.decisions.set(event.call_id, event.approved);
       break;
-    case "step":
+    case "step": {
       state.added[event.step] = [...event.added];
+      const [first] = event.added;
+      const final = event.added.length === 1 && first?.role === "assistant" && !first.toolCalls?.length;
+      state.answer = final ? first.content : undefined;
       state.nextStep = event.step + 1;
       state.turn = freshTurn(state.nextStep);
       break;
+    }
     case "cancel_requested":
       state.cancel ??= event.reason;
       break;

@@ -124,9 +124,12 @@ export async function readFrames(
   return frames;
 }
 
+/** An event as a client received it, with its id. */
+export type Received = { readonly id: string; readonly type: string; readonly [field: string]: unknown };
+
 /** The events of some frames. */
-export const eventsOf = (frames: readonly Frame[]) =>
-  frames.flatMap((f) => (f.event ? [{ id: f.id as string, ...f.event }] : []));
+export const eventsOf = (frames: readonly Frame[]): Received[] =>
+  frames.flatMap((f) => (f.event ? [{ ...f.event, id: f.id as string }] : []));
 
 /** What a client shows: the text of each step, a `reset` forgetting its step's text so far. */
 export function clientText(
