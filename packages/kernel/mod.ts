@@ -97,7 +97,7 @@ export {
   type ProcessType,
   processTypes,
   runsIn,
-} from "./src/process.ts";
+} from "./src/process-types.ts";
 export { Redactor, SENSITIVE_KEY } from "./src/redact.ts";
 export { detectRuntime } from "./src/runtime/detect.ts";
 export type { ConnectionInfo, HttpServer, Runtime, ServeOptions, ShutdownSignal } from "./src/runtime/types.ts";

@@ -16,7 +16,7 @@ import type { Phase } from "./contracts/health.ts";
 import type { Logger } from "./contracts/logger.ts";
 import { ConfigError, ExitCode, KernelError, kernelErrors } from "./errors.ts";
 import type { ServiceReader } from "./plugin.ts";
-import { devProcessTypes, type ProcessType, processTypes } from "./process.ts";
+import { devProcessTypes, type ProcessType, processTypes } from "./process-types.ts";
 import type { Runtime, ShutdownSignal } from "./runtime/types.ts";
 import type { Token } from "./token.ts";
 

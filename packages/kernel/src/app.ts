@@ -25,7 +25,7 @@ import {
   processUsage,
   runsIn,
   selectPlugins,
-} from "./process.ts";
+} from "./process-types.ts";
 import { type ContextBase, Registry } from "./registry.ts";
 import { runApp } from "./run.ts";
 import { detectRuntime } from "./runtime/detect.ts";

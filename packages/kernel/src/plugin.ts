@@ -14,7 +14,7 @@ import {
 import type { HealthCheckResult, Lifecycle } from "./contracts/health.ts";
 import type { Logger } from "./contracts/logger.ts";
 import { kernelErrors } from "./errors.ts";
-import { checkTypes, type ProcessSelector, type ProcessType } from "./process.ts";
+import { checkTypes, type ProcessSelector, type ProcessType } from "./process-types.ts";
 import type { Redactor } from "./redact.ts";
 import type { Runtime } from "./runtime/types.ts";
 import type { Token } from "./token.ts";

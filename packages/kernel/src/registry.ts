@@ -3,7 +3,7 @@ import { AppInfo, Lifecycle } from "./contracts/health.ts";
 import { LogContext, Logger } from "./contracts/logger.ts";
 import { ConfigError, type ConfigIssue, kernelErrors } from "./errors.ts";
 import type { Plugin, PluginContext } from "./plugin.ts";
-import type { ProcessType } from "./process.ts";
+import type { ProcessType } from "./process-types.ts";
 import type { Redactor } from "./redact.ts";
 import type { Runtime } from "./runtime/types.ts";
 import { embeddedInfo, type Override, type Token } from "./token.ts";

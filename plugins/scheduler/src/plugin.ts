@@ -5,8 +5,10 @@ import {
   definePlugin,
   embeddedInfo,
   Lock,
+  type Logger,
   Meter,
   type Plugin,
+  type ServiceReader,
   type Token,
   Tracer,
   token,
@@ -14,7 +16,7 @@ import {
 import { memoryLock } from "@twelvefold/kernel/memory";
 import * as v from "valibot";
 import { type Clock, systemClock } from "./clock.ts";
-import { schedulerConfig } from "./config.ts";
+import { type SchedulerConfig, schedulerConfig } from "./config.ts";
 import { schedulerErrors } from "./errors.ts";
 import { type CronJob, parseSchedule } from "./job.ts";
 import { type JobStatus, Schedule } from "./schedule.ts";
@@ -39,8 +41,31 @@ function tokensOf(jobs: readonly CronJob[], pick: (job: CronJob) => readonly Tok
   return [...new Set(jobs.flatMap(pick))];
 }
 
-/** Lock keys start with the app's name, so apps sharing a Redis never take each other's occurrences. */
-const keyPrefix = (app: string) => `${app}:scheduler`;
+/** What a Schedule needs from a plugin's or a command's context. */
+interface ScheduleHost extends ServiceReader {
+  readonly config: SchedulerConfig;
+  readonly logger: Logger;
+}
+
+/**
+ * The Schedule of `jobs` in a plugin's or a command's context. Lock keys start with the app's
+ * name, so apps sharing a Redis never take each other's occurrences.
+ */
+function makeSchedule(jobs: readonly CronJob[], clock: Clock, host: ScheduleHost, lock: Lock): Schedule {
+  const { config, logger, get, find } = host;
+  return new Schedule({
+    jobs,
+    lock,
+    clock,
+    timezone: config.SCHEDULER_TZ,
+    lockTtlMs: config.SCHEDULER_LOCK_TTL_MS,
+    keyPrefix: `${get(AppInfo).name}:scheduler`,
+    logger,
+    tracer: find(Tracer),
+    meter: find(Meter),
+    services: { get, find },
+  });
+}
 
 /** `jobs`: each job, its schedule and zone, its catch-up policy and its next occurrence. */
 function jobsCommand(jobs: readonly CronJob[], clock: Clock) {
@@ -85,21 +110,11 @@ function runJobCommand(jobs: readonly CronJob[], clock: Clock) {
     }),
     positional: ["name"],
     config: schedulerConfig,
-    async run({ args, config, get, find, logger, signal, print }) {
+    async run(context) {
+      const { args, find, signal, print } = context;
       // The admin process has no scheduler: a shared Lock (redis) still keeps this run from
       // overlapping a scheduled one; without it, the memory lock protects this process only.
-      const lock = find(Lock) ?? memoryLock();
-      const schedule = new Schedule({
-        jobs,
-        lock,
-        clock,
-        timezone: config.SCHEDULER_TZ,
-        lockTtlMs: config.SCHEDULER_LOCK_TTL_MS,
-        keyPrefix: keyPrefix(get(AppInfo).name),
-        logger,
-        tracer: find(Tracer),
-        services: { get, find },
-      });
+      const schedule = makeSchedule(jobs, clock, context, find(Lock) ?? memoryLock());
       const result = await schedule.runNow(args.name, signal);
       if (result.outcome !== "ok") throw result.error;
       print(`${args.name}: ok in ${result.durationMs} ms`);
@@ -150,20 +165,10 @@ export function scheduler(options: SchedulerOptions = {}): Plugin {
     optional: [Tracer, Meter, ...tokensOf(jobs, (job) => job.optional)],
     provides: [SchedulerStatus],
     commands: [jobsCommand(jobs, clock), runJobCommand(jobs, clock)],
-    start({ config, get, find, provide, logger, onReady, onDrain, onStop }) {
+    start(context) {
+      const { config, get, provide, logger, onReady, onDrain, onStop } = context;
       const lock = get(Lock);
-      const schedule = new Schedule({
-        jobs,
-        lock,
-        clock,
-        timezone: config.SCHEDULER_TZ,
-        lockTtlMs: config.SCHEDULER_LOCK_TTL_MS,
-        keyPrefix: keyPrefix(get(AppInfo).name),
-        logger,
-        tracer: find(Tracer),
-        meter: find(Meter),
-        services: { get, find },
-      });
+      const schedule = makeSchedule(jobs, clock, context, lock);
       if (embeddedInfo(lock)?.name === "memory Lock") {
         logger.info("scheduler on the memory Lock: run one scheduler replica, or configure a shared Lock (redis)");
         const catchingUp = jobs.filter((job) => job.catchUp !== "none").map((job) => job.name);

@@ -1,6 +1,6 @@
 /**
  * Process types (twelve-factor rule 8): one app definition, run as `web`, `worker`, `scheduler`
- * or the one-off `admin`, each its own process. Each plugin says which types it runs in; a
+ * or the one-off `admin`, each a process of its own; each plugin says which types it runs in; a
  * plugin that does not run in this process does not start, and its config is not read.
  */
 import { GraphError, kernelErrors } from "./errors.ts";

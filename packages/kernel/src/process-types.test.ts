@@ -5,7 +5,7 @@ import { createApp } from "./app.ts";
 import { env } from "./config.ts";
 import { ConfigError, GraphError } from "./errors.ts";
 import { definePlugin, type Plugin, type PluginDefinition } from "./plugin.ts";
-import { inProcesses, parseProcessArgs, processUsage, runsIn } from "./process.ts";
+import { inProcesses, parseProcessArgs, processUsage, runsIn } from "./process-types.ts";
 import { token } from "./token.ts";
 
 const base = { ENVIRONMENT: "testing", LOG_LEVEL: "info" };
