@@ -22,11 +22,13 @@ export interface SpawnOptions {
   readonly runtime?: FixtureRuntime;
   /** The app to run (default: the drain fixture, app.ts beside this file). */
   readonly script?: string;
+  /** Arguments after the script (the process type: `web`). */
+  readonly args?: readonly string[];
 }
 
 export async function spawnFixture(env: Record<string, string>, options: SpawnOptions = {}): Promise<Fixture> {
-  const { runtime = "bun", script = `${import.meta.dir}/app.ts` } = options;
-  const child = Bun.spawn([...RUNTIME_COMMANDS[runtime], script], {
+  const { runtime = "bun", script = `${import.meta.dir}/app.ts`, args = [] } = options;
+  const child = Bun.spawn([...RUNTIME_COMMANDS[runtime], script, ...args], {
     env: {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "",

@@ -21,6 +21,7 @@ export interface KernelConfig {
   LOG_FORMAT: "json" | "pretty";
   SHUTDOWN_TIMEOUT_MS: number;
   DRAIN_DELAY_MS: number;
+  WORKERS: number;
 }
 
 /** The kernel's defaults per profile: readable logs in development, quieter tests. */
@@ -41,6 +42,8 @@ export function kernelShape(options: { readonly name: string; readonly version?:
     LOG_FORMAT: v.optional(env.picklist(["json", "pretty"]), "json"),
     SHUTDOWN_TIMEOUT_MS: v.optional(env.integer({ min: 0 }), "20000"),
     DRAIN_DELAY_MS: v.optional(env.integer({ min: 0 }), "0"),
+    /** Copies of the web process on one port (SO_REUSEPORT), restarted when one dies; read by `web` only. */
+    WORKERS: v.optional(env.integer({ min: 1, max: 256 }), "1"),
   };
 }
 

@@ -31,6 +31,7 @@ import { runApp } from "./run.ts";
 import { detectRuntime } from "./runtime/detect.ts";
 import type { Runtime } from "./runtime/types.ts";
 import { AppState, worstStatus } from "./state.ts";
+import { COPY_ENV, superviseCopies } from "./supervisor.ts";
 import type { Override, Token } from "./token.ts";
 
 /** Options for {@link createApp}. */
@@ -134,6 +135,8 @@ class Application implements App {
   readonly #registry: Registry;
   readonly #plugins: PluginLifecycle;
   #types: ReadonlySet<ProcessType>;
+  /** This process's index among the copies of WORKERS, when it is one. */
+  #copy: string | undefined;
   #write: (line: string) => unknown;
   /** A command's settings, validated with the plugins' when an admin process starts. */
   #extra: { readonly name: string; readonly shape: Command["config"] } | undefined;
@@ -227,7 +230,7 @@ class Application implements App {
     switch (request.kind) {
       case "run":
         this.#types = request.types;
-        return runApp(this, runtime, this.#logger);
+        return this.#runLongLived();
       case "admin":
         this.#types = new Set<ProcessType>(["admin"]);
         return runAdmin(this.#adminHost(), request.argv, runtime);
@@ -239,6 +242,44 @@ class Application implements App {
         for (const line of text.split("\n")) (runtime.writeErrorLine ?? runtime.writeLine)(line);
         return runtime.exit(ExitCode.usage);
       }
+    }
+  }
+
+  /**
+   * A long-running process: the app itself, or, for `web` with WORKERS above 1, the supervisor of
+   * that many copies of it (each of which lands here again, as a copy).
+   */
+  async #runLongLived(): Promise<never> {
+    const runtime = this.#runtime;
+    this.#copy = runtime.env()[COPY_ENV];
+    if (this.#copy !== undefined) {
+      return runApp(this, runtime, this.#logger, { copy: { onParentGone: runtime.copies?.onParentGone } });
+    }
+    const workers = this.#types.size === 1 && this.#types.has("web") ? await this.#workers() : 1;
+    if (workers <= 1) return runApp(this, runtime, this.#logger);
+    if (!runtime.copies) {
+      this.#logger.error(kernelErrors.message("TF_APP_NO_COPIES", { runtime: runtime.name, workers }), {
+        code: "TF_APP_NO_COPIES",
+      });
+      return runtime.exit(ExitCode.config);
+    }
+    return superviseCopies({ count: workers, copies: runtime.copies, runtime, logger: this.#logger });
+  }
+
+  /**
+   * WORKERS, read with every setting of this process's plugins; 1 when any of them is invalid or
+   * the graph is wrong, so that the app's own start reports every problem once, not once a copy.
+   */
+  async #workers(): Promise<number> {
+    try {
+      const plugins = selectPlugins(this.#options.plugins, this.#types, this.#registry.external());
+      const { layers, profile } = await this.#layers(plugins);
+      const resolved = this.#resolve(layers, profile, plugins);
+      if (resolved.issues.length > 0) return 1;
+      this.#configure(resolved);
+      return (resolved.byPlugin.get("kernel") as unknown as KernelConfig).WORKERS;
+    } catch {
+      return 1;
     }
   }
 
@@ -357,12 +398,18 @@ class Application implements App {
       processes: this.#types,
       logger: this.#logger,
       lifecycle: this.#state,
-      runtime: this.#runtime,
+      // A copy's servers share the port with the other copies.
+      runtime: this.#copy === undefined ? this.#runtime : reusingPort(this.#runtime),
       redactor: this.#logger.redactor,
     };
     this.#logger.redactor.addSecrets(resolved.secretValues);
     this.#configureLogger(config);
-    this.#logger.setBase({ service: config.APP_NAME, version: config.APP_VERSION, environment: config.ENVIRONMENT });
+    this.#logger.setBase({
+      service: config.APP_NAME,
+      version: config.APP_VERSION,
+      environment: config.ENVIRONMENT,
+      ...(this.#copy === undefined ? {} : { copy: Number(this.#copy) }),
+    });
     this.#registry.setKernel(AppInfo, {
       name: config.APP_NAME,
       version: config.APP_VERSION,
@@ -430,6 +477,11 @@ class Application implements App {
       );
     }
   }
+}
+
+/** The runtime with every server it starts bound with reusePort. */
+function reusingPort(runtime: Runtime): Runtime {
+  return { ...runtime, serve: (options) => runtime.serve({ ...options, reusePort: true }) };
 }
 
 /** The process types of `AppOptions.process`, checked; `dev`'s when none is given. */

@@ -221,6 +221,10 @@ const kernelTable = {
   TF_APP_STOP_FAILED: {
     message: (f: { app: string; count: number }) => `${f.app}: ${f.count} problem(s) while stopping`,
   },
+  TF_APP_NO_COPIES: {
+    message: (f: { runtime: string; workers: number }) =>
+      `kernel: WORKERS is ${f.workers}, but the ${quote(f.runtime)} runtime cannot run copies of a process: set WORKERS=1 or run on Bun or Node`,
+  },
 } as const satisfies ErrorTable;
 
 /** Stable codes for the kernel's errors, so callers and log queries can match on them. */

@@ -10,12 +10,27 @@ export interface RunnableApp {
   readonly shutdownRequested: boolean;
 }
 
+/** Options for {@link runApp}. */
+export interface RunAppOptions {
+  /**
+   * Set in a copy of a process run with WORKERS: its supervisor sends SIGTERM to every copy, so a
+   * copy ignores SIGINT (Ctrl-C in a terminal reaches every process of the group, and would
+   * otherwise count as a second signal), and drains when the supervisor is gone.
+   */
+  readonly copy?: { readonly onParentGone?: (handler: () => void) => () => void };
+}
+
 /**
  * The process around an app: start it, wait for SIGTERM or SIGINT, drain, stop, exit. Exit codes:
  * 0 after a clean stop, 78 on invalid config, 1 for a failed start, a failed or stuck stop, a
  * second signal, or an uncaught exception or unhandled rejection (which also start the shutdown).
  */
-export async function runApp(app: RunnableApp, runtime: Runtime, logger: KernelLogger): Promise<never> {
+export async function runApp(
+  app: RunnableApp,
+  runtime: Runtime,
+  logger: KernelLogger,
+  options: RunAppOptions = {},
+): Promise<never> {
   // Signal listeners do not keep Node's event loop alive; an idle app must still wait for SIGTERM.
   const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
   const exit = (code: number): never => {
@@ -47,7 +62,15 @@ export async function runApp(app: RunnableApp, runtime: Runtime, logger: KernelL
     void shutdown();
   };
   runtime.onSignal("SIGTERM", onSignal("SIGTERM"));
-  runtime.onSignal("SIGINT", onSignal("SIGINT"));
+  if (options.copy) {
+    runtime.onSignal("SIGINT", () => {});
+    options.copy.onParentGone?.(() => {
+      logger.warn("the supervisor is gone: draining");
+      void shutdown();
+    });
+  } else {
+    runtime.onSignal("SIGINT", onSignal("SIGINT"));
+  }
   try {
     await app.start();
   } catch (error) {

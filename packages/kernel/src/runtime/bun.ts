@@ -1,3 +1,4 @@
+import { bunCopies } from "./copies.ts";
 import { nodeProcessRuntime } from "./node-process.ts";
 import { serveError } from "./serve-error.ts";
 import { sinkLineWriter, stdoutWriter } from "./stdout.ts";
@@ -106,12 +107,14 @@ export function bunRuntime(): Runtime {
       return (await file.exists()) ? await file.text() : undefined;
     },
     writeLine: stdoutWriter(() => sinkLineWriter(Bun.stdout.writer())),
+    copies: bunCopies(),
     async serve(options: ServeOptions): Promise<HttpServer> {
       const server = Bun.serve({
         port: options.port,
         hostname: options.hostname,
         maxRequestBodySize: options.maxRequestBodySize,
         idleTimeout: options.idleTimeoutSeconds,
+        reusePort: options.reusePort ?? false,
         // Bun's default follows NODE_ENV and, in development, answers a thrown error with its stack.
         development: false,
         error: serveError(options),

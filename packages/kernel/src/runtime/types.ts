@@ -39,6 +39,12 @@ export interface ServeOptions {
    */
   readonly maxHeaderBytes?: number;
   /**
+   * Lets other processes bind the same port (SO_REUSEPORT), so the kernel spreads connections over
+   * them: set in each copy of a process run with WORKERS above 1. Bun passes it to the socket;
+   * Node's copies are cluster workers, which share the primary's socket instead.
+   */
+  readonly reusePort?: boolean;
+  /**
    * Answers a request whose handler threw or rejected (default: a bare 500). Never the runtime's
    * own error page: Bun's, in its default development mode, shows the message and the stack.
    */
@@ -56,6 +62,22 @@ export interface HttpServer {
    * does this while draining) answers with `Connection: close`, and every runtime honours that.
    */
   stop(options?: { readonly force?: boolean }): Promise<void>;
+}
+
+/** A copy of this process started by {@link ProcessCopies.fork}. */
+export interface CopyProcess {
+  readonly pid: number | undefined;
+  /** Resolves when the copy has ended: its exit code, or `null` with the signal that ended it. */
+  readonly exited: Promise<{ readonly code: number | null; readonly signal: string | null }>;
+  kill(signal: "SIGTERM" | "SIGKILL"): void;
+}
+
+/** Running copies of this process, for WORKERS (Bun: a spawned copy; Node: a cluster worker). */
+export interface ProcessCopies {
+  /** Starts a copy of this process, with the same command line and `env` added to the environment. */
+  fork(env: Readonly<Record<string, string>>): Promise<CopyProcess>;
+  /** Calls `handler` once the process that started this one has gone; returns a function that stops watching. */
+  onParentGone(handler: () => void): () => void;
 }
 
 /**
@@ -90,4 +112,6 @@ export interface Runtime {
   args?(): readonly string[];
   /** Binds a port and serves HTTP with a fetch-style handler. */
   serve(options: ServeOptions): Promise<HttpServer>;
+  /** Starts copies of this process (WORKERS above 1); a runtime without it runs one process only. */
+  readonly copies?: ProcessCopies;
 }
