@@ -142,14 +142,14 @@ describe("config layering", () => {
   });
 
   test("an unknown ENVIRONMENT is reported with every other problem, listing the profiles", async () => {
-    const other = definePlugin({ name: "other", config: { WORKERS: env.integer({ min: 1 }) }, start() {} });
-    const app = createApp({ name: "t", plugins: [other], env: { ENVIRONMENT: "prod", WORKERS: "none" } });
+    const other = definePlugin({ name: "other", config: { POOL_SIZE: env.integer({ min: 1 }) }, start() {} });
+    const app = createApp({ name: "t", plugins: [other], env: { ENVIRONMENT: "prod", POOL_SIZE: "none" } });
     const error = (await app.start().catch((e: unknown) => e)) as ConfigError;
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toContain(
       'ENVIRONMENT (kernel): expected one of development, testing, staging, production, got "prod"',
     );
-    expect(error.issues.map((i) => i.name)).toEqual(["ENVIRONMENT", "WORKERS"]);
+    expect(error.issues.map((i) => i.name)).toEqual(["ENVIRONMENT", "POOL_SIZE"]);
   });
 
   test("a missing string with a minimum length says the length it needs", () => {

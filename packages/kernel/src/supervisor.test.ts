@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { createApp } from "./app.ts";
 import { env } from "./config.ts";
 import { definePlugin } from "./plugin.ts";
-import { bunCopies, watchParent } from "./runtime/copies.ts";
+import { bunCopies, nodeCopies, watchParent } from "./runtime/copies.ts";
 import type { CopyProcess, ProcessCopies, Runtime, ShutdownSignal } from "./runtime/types.ts";
 import { COPY_ENV, superviseCopies } from "./supervisor.ts";
 
@@ -277,5 +277,6 @@ describe("the runtime's copies", () => {
     expect(calls).toBe(1);
     stop();
     bunCopies().onParentGone(() => {})();
+    nodeCopies().onParentGone(() => {})();
   });
 });

@@ -53,3 +53,14 @@ export function bunCopies(command: () => string[] = ownCommand): ProcessCopies {
     onParentGone: (handler) => watchParent(handler),
   };
 }
+
+/** Node: each copy is a cluster worker (copies-node.ts, loaded only when a copy is started). */
+export function nodeCopies(): ProcessCopies {
+  return {
+    async fork(env) {
+      const { forkClusterWorker } = await import("./copies-node.ts");
+      return forkClusterWorker(env);
+    },
+    onParentGone: (handler) => watchParent(handler),
+  };
+}

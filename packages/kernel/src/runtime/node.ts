@@ -1,4 +1,4 @@
-import { watchParent } from "./copies.ts";
+import { nodeCopies } from "./copies.ts";
 import { nodeProcessRuntime } from "./node-process.ts";
 import { serveError } from "./serve-error.ts";
 import { boundedLineWriter, stdoutWriter } from "./stdout.ts";
@@ -19,13 +19,7 @@ export function nodeRuntime(): Runtime {
       }
     },
     writeLine: stdoutWriter(() => boundedLineWriter(process.stdout)),
-    copies: {
-      async fork(env) {
-        const { forkClusterWorker } = await import("./copies-node.ts");
-        return forkClusterWorker(env);
-      },
-      onParentGone: (handler) => watchParent(handler),
-    },
+    copies: nodeCopies(),
     async serve(options: ServeOptions): Promise<HttpServer> {
       const { createAdaptorServer } = await import("@hono/node-server");
       const answerError = serveError(options);
