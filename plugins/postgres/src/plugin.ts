@@ -1,0 +1,109 @@
+import { AppInfo, definePlugin, Meter, markEmbedded, type Plugin, type Token, Tracer } from "@twelvefold/kernel";
+import { type PostgresConfig, postgresConfig, postgresDefaults } from "./config.ts";
+import { beforeAbort, createDatabase, Database } from "./database.ts";
+import type { Driver, Schema } from "./driver.ts";
+import { DatabaseError } from "./errors.ts";
+import { migrate } from "./migrate.ts";
+import { openPglite } from "./pglite.ts";
+import { openPostgresJs } from "./postgres-js.ts";
+
+/** Options of {@link postgres}: the app's schema and migrations, and config values that win over the environment. */
+export interface PostgresOptions<S extends Schema> extends Partial<PostgresConfig> {
+  /** The app's drizzle schema (`import * as schema from "./schema.ts"`): types `drizzle.query.*`. */
+  readonly schema?: S;
+  /** drizzle-kit's output folder, applied by `migrate` and, where DATABASE_MIGRATE_ON_START is on, at start. */
+  readonly migrations?: string | URL;
+}
+
+/** The postgres plugin, with the Database token typed by the app's schema. */
+export interface PostgresPlugin<S extends Schema> extends Plugin {
+  /** The {@link Database} token itself, typed with this plugin's schema: `get(db.Database).drizzle.query.users`. */
+  readonly Database: Token<Database<S>>;
+  /** The migrations folder given to the factory, for `migrate` and `migrationStatus`. */
+  readonly migrations: string | URL | undefined;
+}
+
+/**
+ * The postgres plugin: provides {@link Database}, drizzle over a postgres.js pool when
+ * DATABASE_URL is set, and over the embedded PGlite when it is not (persisted in PGLITE_DATA_DIR;
+ * refused by the production profile). Start makes one round trip, so an unreachable server fails
+ * the start with its `host:port`; with DATABASE_MIGRATE_ON_START the pending migrations are applied
+ * then, under the migration lock. Every query is a span when a Tracer is registered, and its
+ * duration goes to `db_client_operation_duration_seconds` when a Meter is. At stop, running
+ * queries get SHUTDOWN_TIMEOUT_MS before the pool ends.
+ *
+ * @example
+ * ```ts
+ * import * as schema from "./schema.ts";
+ * export const database = postgres({ schema, migrations: new URL("../migrations", import.meta.url) });
+ * await createApp({ name: "agent", plugins: [http(), database, routes] }).run();
+ * // in a plugin that requires [Database]:
+ * const sessions = await get(database.Database).drizzle.query.sessions.findMany({ limit: 10 });
+ * ```
+ */
+export function postgres<S extends Schema = Record<string, never>>(
+  options: PostgresOptions<S> = {},
+): PostgresPlugin<S> {
+  const { schema, migrations, ...overrides } = options;
+  const plugin = definePlugin({
+    name: "postgres",
+    config: postgresConfig,
+    defaults: postgresDefaults,
+    optional: [Tracer],
+    late: [Meter],
+    provides: [Database],
+    async start({ config: parsed, logger, signal, get, find, provide, onReady, onStop }) {
+      const config = { ...parsed, ...overrides } as PostgresConfig;
+      let driver: Driver;
+      if (config.DATABASE_URL) {
+        driver = openPostgresJs(
+          {
+            url: config.DATABASE_URL,
+            poolSize: config.DATABASE_POOL_SIZE,
+            connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+            statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+            idleTimeoutS: config.DATABASE_IDLE_TIMEOUT_S,
+            applicationName: get(AppInfo).name,
+            logger,
+          },
+          schema,
+        );
+      } else {
+        driver = await openPglite({ dataDir: config.PGLITE_DATA_DIR, logger }, schema);
+      }
+      onStop(() => driver.close(config.SHUTDOWN_TIMEOUT_MS));
+      driver.instruments.useTracer(find(Tracer));
+
+      // One round trip now: an unreachable server fails the start, naming host:port, not the first request.
+      const connectMs = config.DATABASE_CONNECT_TIMEOUT_MS;
+      const deadline = AbortSignal.any([signal, AbortSignal.timeout(connectMs + 1_000)]);
+      await beforeAbort(driver.ping(deadline), deadline, () => {
+        const target = JSON.stringify(driver.target);
+        return new DatabaseError(
+          "TF_POSTGRES_TIMEOUT",
+          `postgres: cannot connect to ${target}: no answer within ${connectMs} ms`,
+          {
+            retryable: true,
+          },
+        );
+      });
+
+      const database = createDatabase<S>(driver, config.DATABASE_HEALTH_TIMEOUT_MS);
+      if (driver.name === "pglite") markEmbedded(database, { name: "embedded PGlite Database", losesData: true });
+      if (config.DATABASE_MIGRATE_ON_START && migrations !== undefined) {
+        await migrate(database, { migrations, logger, signal });
+      }
+      provide(Database, database as unknown as Database<Schema>);
+      onReady(() => driver.instruments.useMeter(find(Meter)));
+      logger.info("database connected", {
+        driver: driver.name,
+        target: driver.target,
+        ...(driver.name === "postgres" ? { pool_size: config.DATABASE_POOL_SIZE } : {}),
+      });
+    },
+    health({ get, signal }) {
+      return get(Database).health({ signal });
+    },
+  });
+  return Object.assign(plugin, { Database: Database as unknown as Token<Database<S>>, migrations });
+}

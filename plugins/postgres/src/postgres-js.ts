@@ -1,0 +1,221 @@
+import type { Logger } from "@twelvefold/kernel";
+import { drizzle } from "drizzle-orm/postgres-js";
+import postgresJs, { type Options, type Sql, type TransactionSql } from "postgres";
+import type { Driver, DriverConnection } from "./driver.ts";
+import { databaseError, toDatabaseError } from "./errors.ts";
+import { QueryInstruments } from "./instrument.ts";
+
+/** What the postgres.js adapter needs to open its pool. */
+export interface PostgresJsSettings {
+  readonly url: string;
+  readonly poolSize: number;
+  readonly connectTimeoutMs: number;
+  /** 0: no limit. */
+  readonly statementTimeoutMs: number;
+  /** 0: connections stay open. */
+  readonly idleTimeoutS: number;
+  /** `application_name` on the server, unless the URL sets one. */
+  readonly applicationName: string;
+  readonly logger: Logger;
+}
+
+/** `host:port` of a DATABASE_URL, the only part of it a message shows. */
+export function describeServer(url: string): { host: string; port: number; database: string; target: string } {
+  const parsed = new URL(url);
+  const host = decodeURIComponent(parsed.hostname) || "localhost";
+  const port = Number(parsed.port) || 5432;
+  const database = decodeURIComponent(parsed.pathname.slice(1)) || decodeURIComponent(parsed.username) || "postgres";
+  return { host, port, database, target: `${host.includes(":") ? `[${host}]` : host}:${port}` };
+}
+
+function clientOptions(
+  settings: PostgresJsSettings,
+  { max, statementTimeoutMs }: { max: number; statementTimeoutMs: number },
+): Options<Record<string, never>> {
+  const connection: Record<string, string | number> = { application_name: settings.applicationName };
+  if (statementTimeoutMs > 0) connection.statement_timeout = statementTimeoutMs;
+  return {
+    max,
+    connect_timeout: settings.connectTimeoutMs / 1000,
+    idle_timeout: settings.idleTimeoutS === 0 ? undefined : settings.idleTimeoutS,
+    connection,
+    // postgres.js prints notices with console.log by default; they belong in the app's log.
+    onnotice: (notice) =>
+      settings.logger.debug("postgres notice", { severity: notice.severity, notice: notice.message }),
+  };
+}
+
+/**
+ * Opens the postgres.js pool behind a Database. Drizzle talks to a thin wrapper over it, which
+ * times every statement, counts the work in flight, and maps driver errors to DatabaseError
+ * before drizzle wraps them; `drizzle.$client` is the bare pool.
+ */
+export function openPostgresJs(settings: PostgresJsSettings, schema: Record<string, unknown> | undefined): Driver {
+  const server = describeServer(settings.url);
+  const sql = postgresJs(
+    settings.url,
+    clientOptions(settings, { max: settings.poolSize, statementTimeoutMs: settings.statementTimeoutMs }),
+  );
+  const instruments = new QueryInstruments(
+    { namespace: server.database, serverAddress: server.host, serverPort: server.port },
+    settings.poolSize,
+  );
+  const db = drizzle({ client: watched(sql, { instruments, target: server.target }) as unknown as Sql, schema });
+  (db as { $client: unknown }).$client = sql;
+  return {
+    name: "postgres",
+    drizzle: db,
+    namespace: server.database,
+    target: server.target,
+    instruments,
+    async ping(signal) {
+      const query = sql`select 1`;
+      const abort = () => query.cancel();
+      signal.addEventListener("abort", abort, { once: true });
+      try {
+        await query;
+      } catch (error) {
+        throw toDatabaseError(error, server.target);
+      } finally {
+        signal.removeEventListener("abort", abort);
+      }
+    },
+    async dedicated(): Promise<DriverConnection> {
+      // One connection, no statement timeout: migrations run as long as they need, under a session lock.
+      const single = postgresJs(settings.url, clientOptions(settings, { max: 1, statementTimeoutMs: 0 }));
+      return dedicatedPostgresJs(single, instruments.fork(1), server.target);
+    },
+    async close(timeoutMs) {
+      // end() lets running queries finish, refuses new ones, and destroys what is left at the timeout.
+      await sql.end({ timeout: timeoutMs / 1000 });
+    },
+  };
+}
+
+function dedicatedPostgresJs(single: Sql, instruments: QueryInstruments, target: string): DriverConnection {
+  return {
+    driver: "postgres",
+    drizzle: drizzle({ client: watched(single, { instruments, target }) as unknown as Sql }),
+    target,
+    async abort() {
+      await single.end({ timeout: 0 });
+    },
+    async end() {
+      await single.end({ timeout: 0 });
+    },
+  };
+}
+
+/**
+ * A dedicated single connection to `url`, without a pool: what `migrate(url)` runs on.
+ */
+export function connectPostgresJs(url: string, logger: Logger): DriverConnection {
+  const server = describeServer(url);
+  const settings: PostgresJsSettings = {
+    url,
+    poolSize: 1,
+    connectTimeoutMs: 10_000,
+    statementTimeoutMs: 0,
+    idleTimeoutS: 0,
+    applicationName: "twelvefold migrate",
+    logger,
+  };
+  const single = postgresJs(url, clientOptions(settings, { max: 1, statementTimeoutMs: 0 }));
+  const instruments = new QueryInstruments({ namespace: server.database }, 1);
+  return dedicatedPostgresJs(single, instruments, server.target);
+}
+
+/** The part of postgres.js drizzle uses: `options`, `unsafe`, `begin` and, in transactions, `savepoint`. */
+interface Client {
+  readonly options: Sql["options"];
+  unsafe(text: string, params?: unknown[], options?: { prepare?: boolean }): WatchedQuery;
+  begin<T>(options: string | ((tx: Client) => Promise<T>), fn?: (tx: Client) => Promise<T>): Promise<T>;
+  savepoint<T>(name: string | ((tx: Client) => Promise<T>), fn?: (tx: Client) => Promise<T>): Promise<T>;
+}
+
+/**
+ * A postgres.js query as drizzle sees it: `values()` then awaited. Awaiting it runs the query
+ * (postgres.js queries are lazy), reports it to the instruments, and maps its error.
+ */
+type PendingQuery = ReturnType<Sql["unsafe"]>;
+
+class WatchedQuery implements PromiseLike<unknown> {
+  readonly #query: PendingQuery;
+  readonly #done: (error?: unknown) => void;
+  readonly #target: string;
+
+  constructor(query: PendingQuery, done: (error?: unknown) => void, target: string) {
+    this.#query = query;
+    this.#done = done;
+    this.#target = target;
+  }
+
+  values(): this {
+    this.#query.values();
+    return this;
+  }
+
+  // biome-ignore lint/suspicious/noThenProperty: drizzle awaits this in place of the postgres.js query
+  then<A = unknown, B = never>(
+    onFulfilled?: ((value: unknown) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.#query.then(
+      (rows) => {
+        this.#done();
+        return onFulfilled ? onFulfilled(rows) : (rows as A);
+      },
+      (error: unknown) => {
+        const mapped = toDatabaseError(error, this.#target);
+        this.#done(mapped);
+        if (onRejected) return onRejected(mapped);
+        throw mapped;
+      },
+    );
+  }
+}
+
+/** What a watched client reports to, and whether it runs inside a transaction. */
+interface Watch {
+  readonly instruments: QueryInstruments;
+  readonly target: string;
+  readonly inTransaction?: boolean;
+}
+
+function watched(sql: Sql | TransactionSql, watch: Watch): Client {
+  const { instruments, target, inTransaction = false } = watch;
+  const wrapTx = (tx: TransactionSql) => watched(tx, { instruments, target, inTransaction: true });
+  const rethrow = (error: unknown): never => {
+    // The callback's own errors pass through; only what the driver threw is mapped.
+    throw databaseError(error, target) ?? error;
+  };
+  return {
+    options: (sql as Sql).options,
+    unsafe(text, params, options) {
+      const query = sql.unsafe(text, params as never[], options);
+      return new WatchedQuery(query, instruments.query(text, inTransaction), target);
+    },
+    async begin<T>(options: string | ((tx: Client) => Promise<T>), fn?: (tx: Client) => Promise<T>): Promise<T> {
+      const body = (typeof options === "function" ? options : fn) as (tx: Client) => Promise<T>;
+      const mode = typeof options === "string" ? options : "";
+      const ended = instruments.transaction();
+      try {
+        return (await (sql as Sql).begin(mode, (tx) => body(wrapTx(tx)))) as T;
+      } catch (error) {
+        return rethrow(error);
+      } finally {
+        ended();
+      }
+    },
+    async savepoint<T>(name: string | ((tx: Client) => Promise<T>), fn?: (tx: Client) => Promise<T>): Promise<T> {
+      const body = (typeof name === "function" ? name : fn) as (tx: Client) => Promise<T>;
+      const tx = sql as TransactionSql;
+      try {
+        const run = (inner: TransactionSql) => body(wrapTx(inner));
+        return (await (typeof name === "string" ? tx.savepoint(name, run) : tx.savepoint(run))) as T;
+      } catch (error) {
+        return rethrow(error);
+      }
+    },
+  };
+}

@@ -1,0 +1,4 @@
+CREATE TABLE "audit" (
+	"id" serial PRIMARY KEY NOT NULL,
+	"kind" text NOT NULL
+);
