@@ -2,6 +2,22 @@ import { env, type InferConfig, type Profile, type ProfileDefaults, secret } fro
 import * as v from "valibot";
 
 const protocols = ["postgres:", "postgresql:"] as const;
+const sslModes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+
+/** A postgres:// URL whose `sslmode`, when given, is one postgres.js understands (a typo would mean no TLS check). */
+function databaseUrl(expected?: string) {
+  const url = expected ? v.pipe(v.string(expected), env.url({ protocols })) : env.url({ protocols });
+  return v.pipe(
+    url,
+    v.check(
+      (s) => {
+        const mode = new URL(s).searchParams.get("sslmode");
+        return mode === null || sslModes.includes(mode);
+      },
+      `a URL whose sslmode is one of ${sslModes.join(", ")}`,
+    ),
+  );
+}
 
 /**
  * The postgres plugin's settings, keyed by env var name. DATABASE_URL is optional (without it the
@@ -11,8 +27,8 @@ const protocols = ["postgres:", "postgresql:"] as const;
 export function postgresConfig(profile: Profile) {
   const url =
     profile === "production"
-      ? v.pipe(v.string("a postgres:// URL: production refuses the embedded PGlite"), env.url({ protocols }))
-      : v.optional(env.url({ protocols }));
+      ? databaseUrl("a postgres:// URL: production refuses the embedded PGlite")
+      : v.optional(databaseUrl());
   return {
     /** The PostgreSQL server; its password never reaches a message. TLS follows its `sslmode`. */
     DATABASE_URL: secret(url),

@@ -116,8 +116,8 @@ export function createDatabase<S extends Schema>(driver: Driver, healthTimeoutMs
     async rows<T extends Record<string, unknown>>(query: SQL): Promise<T[]> {
       try {
         const result: unknown = await drizzle.execute(query);
-        // postgres.js answers with the row array itself, PGlite with `{ rows }`.
-        return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+        // postgres.js answers with its row list (an array with the command and columns on it), PGlite with `{ rows }`.
+        return (Array.isArray(result) ? [...result] : (result as { rows: T[] }).rows) as T[];
       } catch (error) {
         throw databaseError(error, driver.target) ?? error;
       }

@@ -88,6 +88,24 @@ const socketCodes: Readonly<Record<string, string>> = {
   ConnectionRefused: "connection refused",
 };
 
+const driverCodes = new Set([
+  "CONNECT_TIMEOUT",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  ...Object.keys(socketCodes),
+]);
+
+/**
+ * A server error (postgres.js's PostgresError and PGlite's DatabaseError both carry a SQLSTATE
+ * and a severity) or a connection error of the driver or the socket. Other errors with a `code`
+ * (a KernelError, an app's own) are not.
+ */
+function isDriverError(error: Error): boolean {
+  const { code, severity } = error as DriverError & { severity?: unknown };
+  if (typeof code !== "string") return false;
+  return driverCodes.has(code) || (/^[0-9A-Z]{5}$/.test(code) && typeof severity === "string");
+}
+
 /**
  * Finds the database error in `error`'s cause chain (drizzle wraps driver errors in its own,
  * whose message carries the query's parameters), or maps the driver error found there.
@@ -102,8 +120,7 @@ export function databaseError(error: unknown, target = "database"): DatabaseErro
   let current: unknown = error;
   for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
     if (current instanceof DatabaseError) return current;
-    const code = (current as DriverError).code;
-    if (typeof code === "string" && code !== "") return mapDriverError(current, target);
+    if (isDriverError(current)) return mapDriverError(current, target);
     current = current.cause;
   }
   return undefined;

@@ -86,8 +86,12 @@ export function openPostgresJs(settings: PostgresJsSettings, schema: Record<stri
       return dedicatedPostgresJs(single, instruments.fork(1), server.target);
     },
     async close(timeoutMs) {
-      // end() lets running queries finish, refuses new ones, and destroys what is left at the timeout.
-      await sql.end({ timeout: timeoutMs / 1000 });
+      // The wait for running queries is ours: postgres.js's own end() never settles once a
+      // connection was lost mid-query (porsager/postgres#1097: errored() leaves the query set),
+      // so it would always sit out its whole timeout after an outage. Once nothing of ours runs,
+      // end() with no grace closes every connection (Terminate, then the socket) at once.
+      await instruments.idle(AbortSignal.timeout(timeoutMs));
+      await sql.end({ timeout: 0 });
     },
   };
 }
