@@ -1,4 +1,4 @@
-import { env, type InferConfig, type Profile, type ProfileDefaults, secret } from "@twelvefold/kernel";
+import { defineConfig, env, type InferConfig, type ProfileDefaults, secret } from "@twelvefold/kernel";
 import * as v from "valibot";
 
 const protocols = ["postgres:", "postgresql:"] as const;
@@ -24,14 +24,10 @@ function databaseUrl(expected?: string) {
  * app runs on the embedded PGlite) except in production, which refuses PGlite: there a missing
  * DATABASE_URL is a config error (exit 78), reported with every other problem.
  */
-export function postgresConfig(profile: Profile) {
-  const url =
-    profile === "production"
-      ? databaseUrl("a postgres:// URL: production refuses the embedded PGlite")
-      : v.optional(databaseUrl());
-  return {
+export const postgresConfig = defineConfig(
+  {
     /** The PostgreSQL server; its password never reaches a message. TLS follows its `sslmode`. */
-    DATABASE_URL: secret(url),
+    DATABASE_URL: secret(v.optional(databaseUrl())),
     /** Connections in the postgres.js pool (profile defaults: 5 in development and testing, 20 in production). */
     DATABASE_POOL_SIZE: v.optional(env.integer({ min: 1, max: 1000 }), "10"),
     /** Time to open a connection, including TLS and authentication. */
@@ -48,11 +44,12 @@ export function postgresConfig(profile: Profile) {
     PGLITE_DATA_DIR: v.optional(env.string({ minLength: 1 }), ".data/pglite"),
     /** The kernel's: at stop, running queries get this long before the pool is ended. */
     SHUTDOWN_TIMEOUT_MS: v.optional(env.integer({ min: 0 }), "20000"),
-  };
-}
+  },
+  { production: { DATABASE_URL: secret(databaseUrl("a postgres:// URL: production refuses the embedded PGlite")) } },
+);
 
 /** The parsed settings. */
-export type PostgresConfig = InferConfig<ReturnType<typeof postgresConfig>>;
+export type PostgresConfig = InferConfig<typeof postgresConfig>;
 
 /** Per-profile defaults: a small pool and migrations at start while developing, 20 connections in production. */
 export const postgresDefaults: ProfileDefaults = {

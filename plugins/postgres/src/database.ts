@@ -3,7 +3,7 @@ import type { SQL } from "drizzle-orm";
 import type { PgQueryResultHKT, PgTransaction, PgTransactionConfig } from "drizzle-orm/pg-core";
 import type { ExtractTablesWithRelations } from "drizzle-orm/relations";
 import type { Driver, DriverConnection, Drizzle, Schema } from "./driver.ts";
-import { DatabaseError, databaseError } from "./errors.ts";
+import { databaseError, postgresErrors } from "./errors.ts";
 import type { PoolFigures } from "./instrument.ts";
 
 /** A drizzle transaction of a Database with schema `S`. */
@@ -128,12 +128,13 @@ export function createDatabase<S extends Schema>(driver: Driver, healthTimeoutMs
       const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
       const began = performance.now();
       try {
-        await beforeAbort(driver.ping(signal), signal, () => {
-          const target = JSON.stringify(driver.target);
-          return new DatabaseError("TF_POSTGRES_TIMEOUT", `postgres: ${target} did not answer within ${timeoutMs} ms`, {
-            retryable: true,
-          });
-        });
+        await beforeAbort(driver.ping(signal), signal, () =>
+          postgresErrors.create("TF_POSTGRES_TIMEOUT", {
+            server: driver.target,
+            during: "round trip",
+            detail: `no answer within ${timeoutMs} ms`,
+          }),
+        );
         const { busy, idle, waiting } = driver.instruments.pool();
         const ms = Math.round((performance.now() - began) * 100) / 100;
         return {

@@ -1,5 +1,21 @@
 import { describe, expect, test } from "bun:test";
-import { DatabaseError, databaseError, toDatabaseError } from "./errors.ts";
+import { errorsContract } from "@twelvefold/testing";
+import { databaseError, postgresErrors, toDatabaseError } from "./errors.ts";
+
+errorsContract("postgres", postgresErrors, {
+  TF_POSTGRES_CONNECTION: { server: "db:5432", reason: "connection refused", lost: false },
+  TF_POSTGRES_AUTH: { server: "db:5432", reason: 'password authentication failed for user "app"' },
+  TF_POSTGRES_TIMEOUT: { server: "db:5432", during: "round trip", detail: "no answer within 1000 ms" },
+  TF_POSTGRES_UNIQUE_VIOLATION: { constraint: "users_email_key" },
+  TF_POSTGRES_FOREIGN_KEY_VIOLATION: {},
+  TF_POSTGRES_SERIALIZATION_FAILURE: { reason: "could not serialize access due to concurrent update" },
+  TF_POSTGRES_DEADLOCK: { reason: "deadlock detected" },
+  TF_POSTGRES_QUERY: { reason: 'relation "x" does not exist', sqlState: "42P01" },
+  TF_POSTGRES_CLOSED: { server: "db:5432" },
+  TF_POSTGRES_MIGRATION: { file: "0003_broken.sql", reason: "syntax error", pending: 2 },
+  TF_POSTGRES_MIGRATIONS_MISSING: { folder: "./migrations", problem: "cannot read meta/_journal.json" },
+  TF_POSTGRES_EMBEDDED_IN_USE: { folder: ".data/pglite", lockFile: ".data/pglite.lock", pid: 4242 },
+});
 
 /** A server error as postgres.js and PGlite raise them: a SQLSTATE and a severity. */
 function serverError(code: string, message: string, extra: Record<string, unknown> = {}): Error {
@@ -87,7 +103,7 @@ describe("the portable error mapping", () => {
       socketError("CONNECTION_ENDED", "write CONNECTION_ENDED db:5432"),
       "TF_POSTGRES_CLOSED",
       false,
-      'postgres: the pool to "db:5432" is closed',
+      'postgres: "db:5432" is closed',
     ],
     [
       "serialization failure",
@@ -101,7 +117,7 @@ describe("the portable error mapping", () => {
       serverError("40P01", "deadlock detected"),
       "TF_POSTGRES_DEADLOCK",
       true,
-      "postgres: deadlock detected: deadlock detected",
+      "postgres: deadlock: deadlock detected",
     ],
     [
       "unique violation",
@@ -125,7 +141,8 @@ describe("the portable error mapping", () => {
   for (const [what, driverError, code, retryable, message] of cases) {
     test(`${what}: ${code}, retryable ${retryable}`, () => {
       const mapped = toDatabaseError(driverError, "db:5432");
-      expect({ code: mapped.code, retryable: mapped.retryable, message: mapped.message }).toEqual({
+      const seen: Record<string, unknown> = { code: mapped.code, retryable: mapped.retryable, message: mapped.message };
+      expect(seen).toEqual({
         code,
         retryable,
         message,
@@ -149,7 +166,7 @@ describe("the portable error mapping", () => {
       cause: drizzle,
     });
     expect(databaseError(kernel)?.code).toBe("TF_POSTGRES_SERIALIZATION_FAILURE");
-    const mapped = new DatabaseError("TF_POSTGRES_DEADLOCK", "postgres: deadlock detected", { retryable: true });
+    const mapped = postgresErrors.create("TF_POSTGRES_DEADLOCK", { reason: "deadlock detected" });
     expect(databaseError(Object.assign(new Error("wrapper"), { cause: mapped }))).toBe(mapped);
   });
 

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
-import { DatabaseError } from "./errors.ts";
+import { postgresErrors } from "./errors.ts";
 
 /** A held lock on a PGlite data folder; `release` removes it. */
 export interface FolderLock {
@@ -48,10 +48,7 @@ export function lockFolder(folder: string): FolderLock {
     }
     const owner = Number.parseInt(readOwner(path), 10);
     if (Number.isInteger(owner) && owner !== process.pid && alive(owner)) {
-      throw new DatabaseError(
-        "TF_POSTGRES_EMBEDDED_IN_USE",
-        `postgres: the PGlite folder ${JSON.stringify(folder)} is in use by process ${owner}: stop it first, or set DATABASE_URL to share a PostgreSQL server`,
-      );
+      throw postgresErrors.create("TF_POSTGRES_EMBEDDED_IN_USE", { folder, lockFile: path, pid: owner });
     }
     // A stale lock (its process is gone): remove it and try again.
     try {
@@ -60,10 +57,7 @@ export function lockFolder(folder: string): FolderLock {
       // Someone else removed it first.
     }
   }
-  throw new DatabaseError(
-    "TF_POSTGRES_EMBEDDED_IN_USE",
-    `postgres: cannot lock the PGlite folder ${JSON.stringify(folder)}: remove ${JSON.stringify(path)} if no process uses it`,
-  );
+  throw postgresErrors.create("TF_POSTGRES_EMBEDDED_IN_USE", { folder, lockFile: path });
 }
 
 function readOwner(path: string): string {

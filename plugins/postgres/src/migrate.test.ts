@@ -211,7 +211,7 @@ describe.if(targets.length > 1)("migrate by URL on PostgreSQL", () => {
     expect(applied.sort()).toEqual(all);
     const check = postgresJs(fresh.url, { max: 1 });
     try {
-      expect(await check`select count(*)::int as n from audit`).toEqual([{ n: 1 }]);
+      expect([...(await check`select count(*)::int as n from audit`)]).toEqual([{ n: 1 }]);
     } finally {
       await check.end();
     }

@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Logger } from "@twelvefold/kernel";
+import { type Logger, quote } from "@twelvefold/kernel";
 import { type SQL, sql } from "drizzle-orm";
 import type { MigrationConfig } from "drizzle-orm/migrator";
 import { type Database, dedicatedConnection } from "./database.ts";
 import type { DriverConnection, Drizzle, Schema } from "./driver.ts";
-import { DatabaseError, databaseError } from "./errors.ts";
+import { databaseError, postgresErrors } from "./errors.ts";
 import { connectPostgresJs } from "./postgres-js.ts";
 
 /** Options of {@link migrate} and {@link migrationStatus}. */
@@ -81,9 +81,9 @@ export function readJournal(folder: string | URL): JournalFile[] {
   try {
     journal = JSON.parse(readFileSync(join(path, "meta", "_journal.json"), "utf8"));
   } catch (error) {
-    throw new DatabaseError(
+    throw postgresErrors.create(
       "TF_POSTGRES_MIGRATIONS_MISSING",
-      `postgres: no migrations in ${JSON.stringify(path)}: cannot read meta/_journal.json (run drizzle-kit generate)`,
+      { folder: path, problem: "cannot read meta/_journal.json (run drizzle-kit generate)" },
       { cause: error },
     );
   }
@@ -92,9 +92,9 @@ export function readJournal(folder: string | URL): JournalFile[] {
     try {
       return { tag: entry.tag, file, when: entry.when, text: readFileSync(join(path, file), "utf8") };
     } catch (error) {
-      throw new DatabaseError(
+      throw postgresErrors.create(
         "TF_POSTGRES_MIGRATIONS_MISSING",
-        `postgres: the journal in ${JSON.stringify(path)} lists ${JSON.stringify(file)}, which cannot be read`,
+        { folder: path, problem: `the journal lists ${quote(file)}, which cannot be read` },
         { cause: error },
       );
     }
@@ -207,7 +207,7 @@ export async function migrate(target: Database<Schema> | string, options: Migrat
   const table = { schema: options.migrationsSchema ?? DEFAULT_SCHEMA, name: options.migrationsTable ?? DEFAULT_TABLE };
   options.signal?.throwIfAborted();
   const connection = await connectionFor(target, logger);
-  const onAbort = () => void connection.abort();
+  const onAbort = () => void connection.abort().catch(() => {});
   options.signal?.addEventListener("abort", onAbort, { once: true });
   const key = `twelvefold:migrate:${table.schema}.${table.name}`;
   let locked = false;
@@ -232,9 +232,9 @@ export async function migrate(target: Database<Schema> | string, options: Migrat
         const file = failedFile(error, files);
         const cause = databaseError(error, connection.target) ?? error;
         const reason = cause instanceof Error ? cause.message.replace(/^postgres: /, "") : String(cause);
-        throw new DatabaseError(
+        throw postgresErrors.create(
           "TF_POSTGRES_MIGRATION",
-          `postgres: migration ${JSON.stringify(file?.file ?? "(unknown file)")} failed: ${reason}; rolled back, none of the ${before.pending.length} pending migration(s) applied`,
+          { file: file?.file ?? "(unknown file)", reason, pending: before.pending.length },
           { cause, file: file?.file },
         );
       }
@@ -261,7 +261,7 @@ export async function migrate(target: Database<Schema> | string, options: Migrat
  *
  * @example
  * ```ts
- * const { pending } = await migrationStatus(process.env.DATABASE_URL, { migrations: "./migrations" });
+ * const { pending } = await migrationStatus("postgres://app@db:5432/app", { migrations: "./migrations" });
  * ```
  */
 export async function migrationStatus(

@@ -46,7 +46,7 @@ describe("postgres plugin", () => {
         name: "DATABASE_URL",
         plugin: "postgres",
         expected: "a postgres:// URL: production refuses the embedded PGlite",
-        received: "nothing (not set)",
+        source: "not set",
       }),
     );
   });
@@ -60,7 +60,7 @@ describe("postgres plugin", () => {
 
   test("the typed token is the Database token itself", () => {
     const plugin = postgres({ schema, migrations });
-    expect(plugin.Database).toBe(Database);
+    expect(plugin.Database as unknown).toBe(Database);
     expect(plugin.migrations).toBe(migrations);
     expect(plugin.provides).toEqual([Database]);
   });

@@ -83,7 +83,11 @@ export function openPostgresJs(settings: PostgresJsSettings, schema: Record<stri
     async dedicated(): Promise<DriverConnection> {
       // One connection, no statement timeout: migrations run as long as they need, under a session lock.
       const single = postgresJs(settings.url, clientOptions(settings, { max: 1, statementTimeoutMs: 0 }));
-      return dedicatedPostgresJs(single, instruments.fork(1), server.target);
+      return dedicatedPostgresJs(single, {
+        url: settings.url,
+        instruments: instruments.fork(1),
+        target: server.target,
+      });
     },
     async close(timeoutMs) {
       // The wait for running queries is ours: postgres.js's own end() never settles once a
@@ -96,13 +100,38 @@ export function openPostgresJs(settings: PostgresJsSettings, schema: Record<stri
   };
 }
 
-function dedicatedPostgresJs(single: Sql, instruments: QueryInstruments, target: string): DriverConnection {
+/**
+ * Wraps a single-connection client as a DriverConnection. It learns its backend's pid first, so
+ * `abort()` can have the server end the session at once (pg_terminate_backend, from a connection
+ * of its own): cutting only the socket would leave the backend running its statement, holding the
+ * migration's locks, until it next tries to answer.
+ */
+async function dedicatedPostgresJs(
+  single: Sql,
+  { url, instruments, target }: { url: string; instruments: QueryInstruments; target: string },
+): Promise<DriverConnection> {
+  let pid: number | undefined;
+  try {
+    const [row] = await single`select pg_backend_pid() as pid`;
+    pid = Number(row?.pid);
+  } catch (error) {
+    await single.end({ timeout: 0 });
+    throw toDatabaseError(error, target);
+  }
   return {
     driver: "postgres",
     drizzle: drizzle({ client: watched(single, { instruments, target }) as unknown as Sql }),
     target,
     async abort() {
-      await single.end({ timeout: 0 });
+      const killer = postgresJs(url, { max: 1, connect_timeout: 5, onnotice: () => {} });
+      try {
+        await killer`select pg_terminate_backend(${pid ?? 0})`;
+      } catch {
+        // The server is unreachable: the socket's end below is all that can be done.
+      } finally {
+        await killer.end({ timeout: 0 });
+        await single.end({ timeout: 0 });
+      }
     },
     async end() {
       await single.end({ timeout: 0 });
@@ -113,7 +142,7 @@ function dedicatedPostgresJs(single: Sql, instruments: QueryInstruments, target:
 /**
  * A dedicated single connection to `url`, without a pool: what `migrate(url)` runs on.
  */
-export function connectPostgresJs(url: string, logger: Logger): DriverConnection {
+export function connectPostgresJs(url: string, logger: Logger): Promise<DriverConnection> {
   const server = describeServer(url);
   const settings: PostgresJsSettings = {
     url,
@@ -126,7 +155,7 @@ export function connectPostgresJs(url: string, logger: Logger): DriverConnection
   };
   const single = postgresJs(url, clientOptions(settings, { max: 1, statementTimeoutMs: 0 }));
   const instruments = new QueryInstruments({ namespace: server.database }, 1);
-  return dedicatedPostgresJs(single, instruments, server.target);
+  return dedicatedPostgresJs(single, { url, instruments, target: server.target });
 }
 
 /** The part of postgres.js drizzle uses: `options`, `unsafe`, `begin` and, in transactions, `savepoint`. */

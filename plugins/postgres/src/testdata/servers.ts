@@ -9,7 +9,7 @@ import { join } from "node:path";
 import postgresJs from "postgres";
 
 /** The shared server's admin URL (trust auth). */
-export const SHARED_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+export const SHARED_URL = "postgres://postgres@127.0.0.1:5432/test";
 
 /** A database of the shared server, made for one test file. */
 export interface FreshDatabase {
@@ -65,11 +65,11 @@ export interface OwnServer {
   remove(): Promise<void>;
 }
 
-async function run(command: string[], env: Record<string, string> = {}): Promise<void> {
+async function run(command: string[]): Promise<void> {
   // initdb and postgres refuse to run as root: drop to the postgres user when root.
   const asRoot = process.getuid?.() === 0;
   const argv = asRoot ? ["runuser", "-u", "postgres", "--", ...command] : command;
-  const child = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+  const child = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
   const code = await child.exited;
   if (code !== 0) {
     const output = `${await new Response(child.stdout).text()}${await new Response(child.stderr).text()}`;

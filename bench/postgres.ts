@@ -1,0 +1,214 @@
+/**
+ * The postgres plugin against bare postgres.js, side by side in one run:
+ *
+ * 1. A primary-key lookup at CALLERS (50) concurrent callers over a pool of POOL (10), for
+ *    DURATION_S (5) per round, ROUNDS (5) alternating rounds, best of each: raw postgres.js (a
+ *    tagged query, which postgres.js prepares), the plugin's Database with a drizzle `.prepare()`d
+ *    query, the same with a Meter recording every duration, and the plugin without `.prepare()`.
+ *    Budget: the prepared plugin lookup at least 0.9x of raw. The machine is shared, so each
+ *    figure is also given as the median of its per-round ratio to raw (same round, same load).
+ * 2. PGlite start times and peak memory, COLD_RUNS (3) fresh processes per mode: first start in an
+ *    empty folder, a persisted folder, in memory, in memory from a saved template, an empty folder
+ *    from the template, and the plugin's testing start (the shared in-memory PGlite from its template).
+ *
+ * `bun bench/postgres.ts`; BENCH_DATABASE_URL picks the server (default: a database made on
+ * 127.0.0.1:5432 for the run and dropped after it). SKIP=lookup or SKIP=pglite leaves a part out.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sql as drizzleSql, eq } from "drizzle-orm";
+import { integer, pgTable, text } from "drizzle-orm/pg-core";
+import postgresJs from "postgres";
+import { createApp, type Histogram, type Meter, Meter as MeterToken, override } from "../packages/kernel/mod.ts";
+import { Database, postgres } from "../plugins/postgres/mod.ts";
+
+const CALLERS = Number(process.env.CALLERS ?? 50);
+const POOL = Number(process.env.POOL ?? 10);
+const DURATION_S = Number(process.env.DURATION_S ?? 5);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const COLD_RUNS = Number(process.env.COLD_RUNS ?? 3);
+const ROWS = 10_000;
+const skip = new Set((process.env.SKIP ?? "").split(","));
+
+const users = pgTable("bench_users", {
+  id: integer("id").primaryKey(),
+  email: text("email").notNull(),
+  name: text("name").notNull(),
+});
+
+/** Runs `lookup` from CALLERS concurrent loops for DURATION_S; returns lookups per second. */
+async function load(lookup: (id: number) => Promise<unknown>): Promise<number> {
+  const until = performance.now() + DURATION_S * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: CALLERS }, async (_, caller) => {
+      let id = caller;
+      while (performance.now() < until) {
+        id = (id * 7919 + 13) % ROWS;
+        await lookup(id + 1);
+        done++;
+      }
+    }),
+  );
+  return done / DURATION_S;
+}
+
+/** A Meter whose histogram does about what the metrics plugin's does per observation: find a series, bump a bucket. */
+function countingMeter(): Meter {
+  const histogram = (): Histogram => {
+    const series = new Map<string, Float64Array>();
+    return {
+      observe(labels, value) {
+        const key = labels ? Object.values(labels).join("\u0000") : "";
+        let counts = series.get(key);
+        if (!counts) {
+          counts = new Float64Array(16);
+          series.set(key, counts);
+        }
+        const bucket = Math.min(15, Math.floor(value * 1e4));
+        counts[bucket] = (counts[bucket] ?? 0) + 1;
+      },
+    };
+  };
+  return { counter: () => ({ inc() {} }), gauge: () => ({ set() {}, inc() {}, dec() {} }), histogram };
+}
+
+async function lookupBench(): Promise<void> {
+  let url = process.env.BENCH_DATABASE_URL;
+  let drop: (() => Promise<void>) | undefined;
+  if (!url) {
+    const name = `tf_bench_${crypto.randomUUID().slice(0, 8)}`;
+    const admin = postgresJs("postgres://postgres@127.0.0.1:5432/test", { max: 1 });
+    await admin.unsafe(`create database "${name}"`);
+    await admin.end();
+    url = `postgres://postgres@127.0.0.1:5432/${name}`;
+    drop = async () => {
+      const again = postgresJs("postgres://postgres@127.0.0.1:5432/test", { max: 1 });
+      await again.unsafe(`drop database if exists "${name}" with (force)`);
+      await again.end();
+    };
+  }
+  try {
+    const raw = postgresJs(url, { max: POOL, onnotice: () => {} });
+    await raw`create table if not exists bench_users (id integer primary key, email text not null, name text not null)`;
+    await raw`insert into bench_users select i, 'user' || i || '@example.com', 'User ' || i from generate_series(1, ${ROWS}) as i on conflict do nothing`;
+    const env = { DATABASE_URL: url, DATABASE_POOL_SIZE: String(POOL), ENVIRONMENT: "staging", LOG_LEVEL: "error" };
+    const plain = createApp({ name: "bench-pg", plugins: [postgres({ schema: { users } })], env, log: () => {} });
+    const metered = createApp({
+      name: "bench-pg-meter",
+      plugins: [postgres({ schema: { users } })],
+      env,
+      overrides: [override(MeterToken, countingMeter())],
+      log: () => {},
+    });
+    await plain.start();
+    await metered.start();
+    const byId = (app: typeof plain) =>
+      app
+        .get(Database)
+        .drizzle.select()
+        .from(users)
+        .where(eq(users.id, drizzleSql.placeholder("id")))
+        .prepare("user_by_id");
+    const prepared = byId(plain);
+    const preparedMetered = byId(metered);
+    const db = plain.get(Database).drizzle;
+    const contenders: Record<string, (id: number) => Promise<unknown>> = {
+      raw: (id) => raw`select id, email, name from bench_users where id = ${id}`,
+      plugin: (id) => prepared.execute({ id }),
+      "plugin+meter": (id) => preparedMetered.execute({ id }),
+      "plugin unprepared": (id) => db.select().from(users).where(eq(users.id, id)),
+    };
+    const best: Record<string, number> = {};
+    const ratios: Record<string, number[]> = {};
+    // Warm every pool and statement cache first.
+    for (const lookup of Object.values(contenders))
+      await Promise.all(Array.from({ length: POOL * 2 }, () => lookup(1)));
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = Object.keys(contenders);
+      if (round % 2 === 1) order.reverse();
+      const rates: Record<string, number> = {};
+      for (const name of order) {
+        const rate = await load(contenders[name] as (id: number) => Promise<unknown>);
+        rates[name] = rate;
+        best[name] = Math.max(best[name] ?? 0, rate);
+        console.log(`round ${round + 1}: ${name.padEnd(18)} ${Math.round(rate)} lookups/s`);
+      }
+      for (const name of order) ratios[name] = [...(ratios[name] ?? []), (rates[name] ?? 0) / (rates.raw ?? 1)];
+    }
+    const rawRate = best.raw ?? 1;
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+    console.log(`\nprimary-key lookup, ${CALLERS} callers, pool ${POOL}, ${ROUNDS} rounds x ${DURATION_S} s:`);
+    console.log(`  ${"".padEnd(18)} ${"best".padStart(9)}  ${"best/raw".padStart(8)}  median per-round ratio`);
+    for (const [name, rate] of Object.entries(best)) {
+      const perRound = median(ratios[name] ?? []);
+      const versus = `${(rate / rawRate).toFixed(2)}x`;
+      console.log(
+        `  ${name.padEnd(18)} ${String(Math.round(rate)).padStart(7)}/s  ${versus.padStart(8)}  ${perRound.toFixed(2)}x`,
+      );
+    }
+    const ratio = median(ratios.plugin ?? []);
+    const verdict = ratio >= 0.9 ? "met" : "MISSED";
+    console.log(`  budget: plugin >= 0.90x raw (median per-round ratio): ${verdict} (${ratio.toFixed(2)}x)`);
+    await plain.stop();
+    await metered.stop();
+    await raw.end();
+  } finally {
+    await drop?.();
+  }
+}
+
+interface Start {
+  ms: number;
+  peakMiB: number;
+}
+
+function startOnce(...args: string[]): Start {
+  const child = Bun.spawnSync(["bun", `${import.meta.dir}/fixtures/pglite-start.ts`, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if (!child.success) throw new Error(`bench: pglite-start ${args.join(" ")} failed: ${child.stderr.toString()}`);
+  return JSON.parse(child.stdout.toString()) as Start;
+}
+
+function pgliteBench(): void {
+  const work = mkdtempSync(join(tmpdir(), "tf-bench-pglite-"));
+  try {
+    const template = join(work, "template.tar.gz");
+    startOnce("dump", template);
+    const persisted = join(work, "persisted");
+    startOnce("initdb-folder", persisted);
+    let fresh = 0;
+    const modes: Record<string, () => string[]> = {
+      "empty folder (initdb)": () => ["initdb-folder", join(work, `empty-${fresh++}`)],
+      "persisted folder": () => ["folder", persisted],
+      "memory (initdb)": () => ["memory"],
+      "memory from template": () => ["template-memory", template],
+      "empty folder from template": () => ["template-folder", template, join(work, `tpl-${fresh++}`)],
+      "plugin, testing profile": () => ["plugin"],
+    };
+    const results: Record<string, Start[]> = {};
+    for (let run = 0; run < COLD_RUNS; run++) {
+      for (const [name, args] of Object.entries(modes)) {
+        const runs = results[name] ?? [];
+        runs.push(startOnce(...args()));
+        results[name] = runs;
+      }
+    }
+    console.log(`\nPGlite start to a first answered query, ${COLD_RUNS} fresh processes each:`);
+    for (const [name, runs] of Object.entries(results)) {
+      const ms = runs.map((r) => r.ms);
+      const mib = runs.map((r) => r.peakMiB);
+      const span = (xs: number[], digits = 0) =>
+        `${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)}`;
+      console.log(`  ${name.padEnd(28)} ${span(ms).padStart(11)} ms   peak ${span(mib).padStart(9)} MiB`);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (!skip.has("lookup")) await lookupBench();
+if (!skip.has("pglite")) pgliteBench();
