@@ -9,7 +9,10 @@ export type Schema = Record<string, unknown>;
  * `execute()` differ between the drivers (a row array, a `{ rows }` object); `Database.rows()`
  * gives the same shape on both.
  */
-export type Drizzle<S extends Schema = Record<string, never>> = PgDatabase<PgQueryResultHKT, S>;
+export type Drizzle<S extends Schema = Record<string, never>> = PgDatabase<PgQueryResultHKT, S> & {
+  /** The bare driver: postgres.js's `Sql`, or the `PGlite` instance. No spans, no error mapping. */
+  readonly $client: unknown;
+};
 
 /** A connection of its own, for work that holds a session lock (migrations). */
 export interface DriverConnection {

@@ -15,6 +15,12 @@ export interface PgliteSettings {
   readonly logger: Logger;
   /** Where the initdb template is kept (default: the machine's temp folder). */
   readonly templates?: TemplateStore;
+  /**
+   * Keep an in-memory PGlite open, reset, when its last app stops, for the next app of the process
+   * (the testing profile: one instance per test process). An open PGlite keeps the process alive,
+   * so elsewhere it is closed with its last app.
+   */
+  readonly keep?: boolean;
 }
 
 export const MEMORY = "memory://";
@@ -23,6 +29,8 @@ export const MEMORY = "memory://";
 interface Instance {
   readonly pg: PGlite;
   readonly memory: boolean;
+  /** Reset and kept, not closed, when the last app lets go (see {@link PgliteSettings.keep}). */
+  readonly keep: boolean;
   readonly label: string;
   readonly lock: FolderLock | undefined;
   refs: number;
@@ -33,14 +41,15 @@ interface Instance {
 const instances = new Map<string, Promise<Instance>>();
 
 /**
- * Opens (or joins) the process's PGlite for `dataDir`. `memory://` is shared by every app of the
- * process and reset to its initial state when the last one lets go, so tests share one instance
- * per test process and still start each app on an empty database. A folder is locked against
- * other processes, and closed when the last app of this process stops.
+ * Opens (or joins) the process's PGlite for `dataDir`, shared by the apps of the process that use
+ * it at once. In the testing profile `memory://` is kept when the last app lets go, reset to an
+ * empty database, so tests share one instance per test process and still start each app on an
+ * empty database. A folder is locked against other processes, and closed with its last app.
  */
 async function acquire(settings: PgliteSettings): Promise<Instance> {
   const memory = settings.dataDir === MEMORY;
-  const key = memory ? MEMORY : resolve(settings.dataDir);
+  // A kept instance outlives its apps; one that closes with them is another instance.
+  const key = memory ? `${MEMORY}${settings.keep ? "kept" : ""}` : resolve(settings.dataDir);
   let entry = instances.get(key);
   if (!entry) {
     entry = open(settings, memory, key);
@@ -85,7 +94,8 @@ async function open(settings: PgliteSettings, memory: boolean, folder: string): 
       duration_ms: Math.round(performance.now() - began),
     });
     const label = memory ? "PGlite in memory" : `PGlite ${settings.dataDir}`;
-    return { pg, memory, label, lock, refs: 0, exclusive: Promise.resolve() };
+    const keep = memory && settings.keep === true;
+    return { pg, memory, keep, label, lock, refs: 0, exclusive: Promise.resolve() };
   } catch (error) {
     lock?.release();
     throw error;
@@ -109,7 +119,7 @@ RESET ALL;`;
 async function release(instance: Instance): Promise<void> {
   instance.refs--;
   if (instance.refs > 0) return;
-  if (instance.memory) {
+  if (instance.keep) {
     await instance.pg.exec(RESET);
     return;
   }

@@ -58,6 +58,18 @@ describe("postgres plugin", () => {
     expect(embeddedInfo(db)).toEqual({ name: "embedded PGlite Database", losesData: true });
   });
 
+  test("outside the testing profile an in-memory PGlite closes with its app, and the next app starts empty", async () => {
+    const env = { ENVIRONMENT: "development", LOG_FORMAT: "json", PGLITE_DATA_DIR: "memory://" };
+    const first = await testApp({ plugins: [postgres({ schema, migrations })], env });
+    const db = first.get(Database);
+    await db.drizzle.insert(schema.users).values({ email: "gone@example.com", name: "Gone" });
+    const client = db.drizzle.$client as { closed?: boolean };
+    await first.stop();
+    expect(client.closed).toBe(true);
+    await using second = await testApp({ plugins: [postgres({ schema, migrations })], env });
+    expect(await second.get(Database).drizzle.select().from(schema.users)).toEqual([]);
+  }, 30_000);
+
   test("the typed token is the Database token itself", () => {
     const plugin = postgres({ schema, migrations });
     expect(plugin.Database as unknown).toBe(Database);

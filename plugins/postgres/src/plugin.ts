@@ -69,7 +69,7 @@ export function postgres<S extends Schema = Record<string, never>>(
     late: [Meter],
     provides: [Database],
     commands: [migrateCommand(migrations)],
-    async start({ config, logger, signal, processes, get, find, provide, onReady, onStop }) {
+    async start({ config, logger, signal, profile, processes, get, find, provide, onReady, onStop }) {
       let driver: Driver;
       if (config.DATABASE_URL) {
         driver = openPostgresJs(
@@ -85,7 +85,7 @@ export function postgres<S extends Schema = Record<string, never>>(
           schema,
         );
       } else {
-        driver = await openPglite({ dataDir: config.PGLITE_DATA_DIR, logger }, schema);
+        driver = await openPglite({ dataDir: config.PGLITE_DATA_DIR, logger, keep: profile === "testing" }, schema);
       }
       onStop(() => driver.close(config.SHUTDOWN_TIMEOUT_MS));
       driver.instruments.useTracer(find(Tracer));
