@@ -10,8 +10,9 @@
  * import { createApp, definePlugin } from "@twelvefold/kernel";
  * import { Database, postgres } from "@twelvefold/postgres";
  * import { eq, sql } from "drizzle-orm";
- * import * as schema from "./schema.ts";
+ * import { pgTable, serial, text } from "drizzle-orm/pg-core";
  *
+ * const schema = { notes: pgTable("notes", { id: serial("id").primaryKey(), body: text("body").notNull() }) };
  * const database = postgres({ schema, migrations: new URL("./migrations", import.meta.url) });
  * const notes = definePlugin({
  *   name: "notes",
@@ -19,13 +20,13 @@
  *   start({ get }) {
  *     const db = get(database.Database).drizzle;
  *     const byId = db.select().from(schema.notes).where(eq(schema.notes.id, sql.placeholder("id"))).prepare("note_by_id");
- *     // ... byId.execute({ id }) on the hot path
+ *     void byId; // byId.execute({ id }) on the hot path
  *   },
  * });
  * await createApp({ name: "notes", plugins: [database, notes] }).run();
  * ```
  */
-export { type PostgresConfig, postgresConfig, postgresDefaults } from "./src/config.ts";
+export { postgresConfig, postgresDefaults } from "./src/config.ts";
 export {
   Database,
   type HealthOptions,
@@ -39,7 +40,7 @@ export {
   databaseError,
   type PostgresErrorCode,
 } from "./src/errors.ts";
-export { type PoolFigures, QUERY_DURATION, queryBuckets } from "./src/instrument.ts";
+export type { PoolFigures } from "./src/instrument.ts";
 export {
   formatMigrationStatus,
   type MigrateResult,

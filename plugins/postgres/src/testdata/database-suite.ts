@@ -7,7 +7,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { Meter, override, Tracer } from "@twelvefold/kernel";
 import { type TestApp, testApp } from "@twelvefold/testing";
 import { eq, sql } from "drizzle-orm";
-import { type Database, DatabaseError, databaseError, postgres, QUERY_DURATION } from "../../mod.ts";
+import { type Database, DatabaseError, databaseError, postgres } from "../../mod.ts";
+import { QUERY_DURATION } from "../instrument.ts";
 import * as schema from "./schema.ts";
 import { type RecordingMeter, recordedSpans, recordingMeter, recordingTracer } from "./telemetry.ts";
 
