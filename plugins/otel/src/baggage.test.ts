@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { propagation } from "@opentelemetry/api";
+import { parseBaggage, serializeBaggage } from "./global-propagator.ts";
 import { BAGGAGE_MAX_BYTES, BAGGAGE_MAX_MEMBERS, extract, parseBaggageHeader } from "./propagation.ts";
 import { createSampler } from "./sampler.ts";
 import { LeanTracer } from "./tracer.ts";
@@ -47,5 +49,20 @@ describe("W3C Baggage", () => {
     expect(extract({ traceparent: INCOMING, baggage: "x y=1" }, { traceContext: true, baggage: true })?.baggage).toBe(
       undefined,
     );
+  });
+});
+
+describe("W3C Baggage through the @opentelemetry/api propagator", () => {
+  test("parsed and serialized within the same limits, malformed members dropped", () => {
+    const many = Array.from({ length: 1000 }, (_, i) => `k${i}=v%20${i}`).join(",");
+    const parsed = parseBaggage(`${many},bad key=1`);
+    expect(parsed).toHaveLength(BAGGAGE_MAX_MEMBERS);
+    expect(parsed[0]).toEqual(["k0", { value: "v 0" }]);
+    expect(parseBaggage("a=%E0%A4%A,b=2;p=1")).toEqual([["b", { value: "2", metadata: "p=1" }]]);
+    const entries = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`key${i}`, { value: "x".repeat(100) }]));
+    const header = serializeBaggage(propagation.createBaggage(entries));
+    expect(header.length).toBeLessThanOrEqual(BAGGAGE_MAX_BYTES);
+    expect(header.split(",").length).toBeLessThanOrEqual(BAGGAGE_MAX_MEMBERS);
+    expect(header.split(",").length).toBeGreaterThan(50);
   });
 });

@@ -14,41 +14,51 @@ import {
   type TextMapSetter,
   trace,
 } from "@opentelemetry/api";
-import { formatTraceparent, type Propagators, parseTraceparent, parseTracestate } from "./propagation.ts";
+import {
+  BAGGAGE_MAX_BYTES,
+  BAGGAGE_MAX_MEMBERS,
+  formatTraceparent,
+  type Propagators,
+  parseBaggageHeader,
+  parseTraceparent,
+  parseTracestate,
+} from "./propagation.ts";
 import type { ParentContext } from "./tracer.ts";
 
-// W3C Baggage limits, as OpenTelemetry's own propagator applies them.
-const MAX_MEMBERS = 180;
-const MAX_MEMBER_LENGTH = 4096;
-const MAX_TOTAL_LENGTH = 8192;
-
-/** The `baggage` header for API baggage: members percent-encoded, metadata kept. */
+/**
+ * The `baggage` header for API baggage: members percent-encoded, metadata kept, within the W3C
+ * limits (64 members, 8192 bytes: members that do not fit are left out).
+ */
 export function serializeBaggage(baggage: Baggage): string {
   let out = "";
+  let members = 0;
   for (const [key, entry] of baggage.getAllEntries()) {
+    if (members >= BAGGAGE_MAX_MEMBERS) break;
     const metadata = entry.metadata?.toString();
     const member = `${encodeURIComponent(key)}=${encodeURIComponent(entry.value)}${metadata ? `;${metadata}` : ""}`;
-    if (member.length > MAX_MEMBER_LENGTH || out.length + member.length + 1 > MAX_TOTAL_LENGTH) continue;
-    out += out ? `,${member}` : member;
+    if (out.length + member.length + (members > 0 ? 1 : 0) > BAGGAGE_MAX_BYTES) continue;
+    out += members > 0 ? `,${member}` : member;
+    members++;
   }
   return out;
 }
 
-/** Parses a `baggage` header into entries; malformed members are skipped, as the specification asks. */
+/**
+ * Parses a `baggage` header into entries: the members {@link parseBaggageHeader} keeps (well
+ * formed, within the W3C limits of 64 members and 8192 bytes), percent-decoded; a member with a
+ * bad escape is skipped alone.
+ */
 export function parseBaggage(header: string): Array<[string, { value: string; metadata?: string }]> {
   const out: Array<[string, { value: string; metadata?: string }]> = [];
-  for (const member of header.split(",")) {
-    if (out.length >= MAX_MEMBERS) break;
-    if (member.length > MAX_MEMBER_LENGTH) continue;
+  const checked = parseBaggageHeader(header);
+  if (checked === undefined) return out;
+  for (const member of checked.split(",")) {
     const [pair = "", ...properties] = member.split(";");
     const at = pair.indexOf("=");
-    if (at <= 0) continue;
     try {
-      const key = decodeURIComponent(pair.slice(0, at).trim());
-      const value = decodeURIComponent(pair.slice(at + 1).trim());
-      if (!key) continue;
-      const metadata = properties.map((p) => p.trim()).filter(Boolean);
-      out.push([key, metadata.length > 0 ? { value, metadata: metadata.join(";") } : { value }]);
+      const key = decodeURIComponent(pair.slice(0, at));
+      const value = decodeURIComponent(pair.slice(at + 1));
+      out.push([key, properties.length > 0 ? { value, metadata: properties.join(";") } : { value }]);
     } catch {
       // A bad percent-escape loses its member only.
     }
