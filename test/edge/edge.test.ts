@@ -12,7 +12,8 @@ import { bodyOf, rawExchange } from "../raw.ts";
 const APP = `${import.meta.dir}/app.ts`;
 const runtimes: FixtureRuntime[] = ["bun", "node", "deno"];
 
-describe("the HTTP edge on every runtime adapter", () => {
+// Each test waits on timers in its own process, so they run side by side: about 11 s instead of 45.
+describe.concurrent("the HTTP edge on every runtime adapter", () => {
   test.each(runtimes)(
     "on %s: a request longer than the idle timeout is answered, then the idle connection closes",
     async (runtime) => {
