@@ -18,7 +18,8 @@ test("on the node:http adapter too, a request in flight at drain finishes with C
       });
     },
   });
-  const t = await startApp([hold], { http: { runtime: nodeRuntime() } });
+  // The plugin serves on the app's runtime, from its context.
+  const t = await startApp([hold], { runtime: nodeRuntime() });
   expect((await t.fetch("/livez")).status).toBe(200);
   const pending = t.fetch("/hold");
   await entered;

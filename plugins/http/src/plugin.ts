@@ -10,7 +10,6 @@ import {
   Meter,
   metricNames,
   type Plugin,
-  type Runtime,
   Tracer,
   token,
 } from "@twelvefold/kernel";
@@ -43,13 +42,7 @@ export const HttpApp = token<HttpApp>("twelvefold/http/HttpApp");
  * Options of {@link http}: values for its settings (PORT, HOST, SECRET_KEY...), the top config
  * layer, validated and masked like the environment's.
  */
-export type HttpOptions = ConfigOptions<typeof httpConfig> & {
-  /**
-   * @deprecated The plugin serves on the app's runtime (its context's `runtime`); give the app
-   * the runtime instead (`createApp({ runtime })`). Still honoured when given.
-   */
-  readonly runtime?: Runtime;
-};
+export type HttpOptions = ConfigOptions<typeof httpConfig>;
 
 const STATUS_CODES: Readonly<Record<number, HttpErrorCode>> = {
   400: "TF_HTTP_BAD_REQUEST",
@@ -87,19 +80,17 @@ function describeAbort(reason: unknown): string {
  * ```
  */
 export function http(options: HttpOptions = {}): Plugin {
-  const { runtime: givenRuntime, ...settings } = options;
   return definePlugin({
     name: "http",
     // The web process type; worker and scheduler serve their probes with the management plugin.
     processes: ["web"],
     config: httpConfig,
-    options: settings,
+    options,
     check: checkHttpConfig,
     optional: [Tracer],
     late: [Meter],
     provides: [HttpApp, HttpRoutes, HttpHandler, HttpListener, HttpAuth],
-    async start({ config, logger, lifecycle, runtime: appRuntime, find, provide, onReady, onDrain, onStop }) {
-      const runtime = givenRuntime ?? appRuntime;
+    async start({ config, logger, lifecycle, runtime, find, provide, onReady, onDrain, onStop }) {
       const now = () => performance.now();
       const inflight = new InFlight(config.HTTP_REQUEST_TIMEOUT_MS, now);
       const probes = new Set<string>(PROBE_PATHS);

@@ -2,7 +2,7 @@
  * Starts a test app with the http plugin on the kit's harness (a free loopback port, captured
  * log lines), in the shape the http tests call: `fetch` over the socket, `handle` in-process.
  */
-import type { App, Override, Plugin } from "@twelvefold/kernel";
+import type { App, Override, Plugin, Runtime } from "@twelvefold/kernel";
 import { type LogLine, testApp } from "@twelvefold/testing";
 import { type HttpOptions, http } from "../mod.ts";
 
@@ -20,13 +20,14 @@ export interface TestApp {
 
 export async function startApp(
   plugins: readonly Plugin[],
-  options: { env?: Record<string, string>; overrides?: Override[]; http?: HttpOptions } = {},
+  options: { env?: Record<string, string>; overrides?: Override[]; http?: HttpOptions; runtime?: Runtime } = {},
 ): Promise<TestApp> {
   const t = await testApp({
     name: "test",
     plugins: [http(options.http), ...plugins],
     overrides: options.overrides,
     env: { LOG_LEVEL: "info", ...options.env },
+    runtime: options.runtime,
   });
   const url = t.url;
   return {

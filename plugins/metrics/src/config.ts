@@ -1,4 +1,4 @@
-import { defineConfig, env, type InferConfig } from "@twelvefold/kernel";
+import { defineConfig, env } from "@twelvefold/kernel";
 import * as v from "valibot";
 
 /** The metrics plugin's settings. */
@@ -15,6 +15,3 @@ export const metricsConfig = defineConfig({
   /** Label sets kept per metric before new ones are dropped and counted. */
   METRICS_MAX_SERIES: v.optional(env.integer({ min: 1, max: 1_000_000 }), "10000"),
 });
-
-/** The parsed settings. */
-export type MetricsConfig = InferConfig<typeof metricsConfig>;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { createApp, definePlugin, Meter, override, Queue } from "@twelvefold/kernel";
+import { definePlugin, Meter, override, Queue } from "@twelvefold/kernel";
 import { memoryQueue } from "@twelvefold/kernel/memory";
-import { pluginContract } from "@twelvefold/testing";
+import { pluginContract, testApp } from "@twelvefold/testing";
 import { CONTENT_TYPE } from "./exposition.ts";
 import { metrics } from "./plugin.ts";
 import { fakeRoutes, recorder, scrape } from "./testdata/scrape.ts";
@@ -33,7 +33,6 @@ describe("metrics plugin", () => {
   });
 
   test("a failing collect callback is logged and the scrape still answers", async () => {
-    const lines: string[] = [];
     const broken = definePlugin({
       name: "broken",
       requires: [Meter],
@@ -47,9 +46,9 @@ describe("metrics plugin", () => {
         });
       },
     });
-    const { text } = await scrape([broken], { LOG_LEVEL: "warn" }, (line) => lines.push(line));
+    const { text, logs } = await scrape([broken], { LOG_LEVEL: "warn" });
     expect(text).toContain("process_cpu_seconds_total");
-    const warning = lines.map((l) => JSON.parse(l)).find((l) => l.message === "metric collection failed");
+    const warning = logs.find((l) => l.message === "metric collection failed");
     expect(warning).toMatchObject({ plugin: "metrics", metric: "pool_size", error: { message: "pool gone" } });
   });
 
@@ -58,26 +57,22 @@ describe("metrics plugin", () => {
     await queue.enqueue("mail", { to: "a" });
     await queue.enqueue("mail", { to: "b" });
     const routes = fakeRoutes();
-    const app = createApp({
-      name: "worker",
-      plugins: [routes.plugin, metrics()],
+    const t = await testApp({
+      plugins: [routes.plugin, metrics({ METRICS_QUEUE_TOPICS: ["mail", "chat"] })],
       overrides: [override(Queue, queue)],
-      env: { ENVIRONMENT: "testing", METRICS_QUEUE_TOPICS: "mail,chat", METRICS_PROCESS: "false" },
-      log: () => {},
+      env: { METRICS_PROCESS: "false" },
     });
-    await app.start();
     const route = routes.added.get("GET /metrics");
     const text = await (await route?.handler(new Request("http://local/metrics")))?.text();
-    await app.stop();
+    await t.stop();
     expect(text).toContain('queue_depth{topic="mail"} 2\nqueue_depth{topic="chat"} 0');
     expect(text).toMatch(/queue_oldest_age_seconds\{topic="mail"\} \d/);
     expect(text).toContain('queue_dead_letters{topic="mail"} 0');
   });
 
   test("METRICS_QUEUE_TOPICS without a Queue is a warning, not a failure", async () => {
-    const lines: string[] = [];
-    await scrape([], { METRICS_QUEUE_TOPICS: "mail", LOG_LEVEL: "warn" }, (line) => lines.push(line));
-    expect(lines.join("\n")).toContain("no plugin provides a Queue");
+    const { logs } = await scrape([], { METRICS_QUEUE_TOPICS: "mail", LOG_LEVEL: "warn" });
+    expect(logs.map((l) => l.message)).toContain("METRICS_QUEUE_TOPICS is set but no plugin provides a Queue");
   });
 
   test("without an http plugin the Meter still works and nothing is served", async () => {
@@ -89,14 +84,8 @@ describe("metrics plugin", () => {
         meter = get(Meter);
       },
     });
-    const app = createApp({
-      name: "worker",
-      plugins: [metrics(), probe],
-      env: { ENVIRONMENT: "testing" },
-      log: () => {},
-    });
-    await app.start();
+    await using t = await testApp({ plugins: [metrics(), probe] });
     expect(() => meter?.counter({ name: "jobs_total", help: "Jobs." }).inc()).not.toThrow();
-    await app.stop();
+    expect(t.logs.some((l) => l.message === "metrics ready" && l.path === undefined)).toBe(true);
   });
 });

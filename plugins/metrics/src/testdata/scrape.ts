@@ -2,7 +2,6 @@
 // the http plugin's routes, and a plugin that records what the http, queue and llm plugins record.
 import {
   chatMetrics,
-  createApp,
   definePlugin,
   type FetchHandler,
   HttpRoutes,
@@ -12,6 +11,7 @@ import {
   type Plugin,
   type RouteOptions,
 } from "@twelvefold/kernel";
+import { testApp } from "@twelvefold/testing";
 import { metrics } from "../plugin.ts";
 
 /** Stands in for the http plugin: records the routes other plugins add. */
@@ -77,26 +77,16 @@ export const recorder = definePlugin({
   },
 });
 
-/** Starts an app with the metrics plugin and returns the `/metrics` text. */
-export async function scrape(
-  plugins: Plugin[] = [recorder],
-  env: Record<string, string> = {},
-  log: (line: string) => void = () => {},
-) {
+/** Starts an app with the metrics plugin on the kit's harness and returns the `/metrics` text and the log. */
+export async function scrape(plugins: Plugin[] = [recorder], env: Record<string, string> = {}) {
   const routes = fakeRoutes();
-  const app = createApp({
+  await using t = await testApp({
     name: "agent",
     version: "1.0.0",
     plugins: [routes.plugin, metrics(), ...plugins],
-    env: { ENVIRONMENT: "testing", ...env },
-    log,
+    env,
   });
-  await app.start();
-  try {
-    const route = [...routes.added.values()][0];
-    const response = route ? await route.handler(new Request("http://local/metrics")) : undefined;
-    return { routes: routes.added, response, text: await response?.text() };
-  } finally {
-    await app.stop();
-  }
+  const route = [...routes.added.values()][0];
+  const response = route ? await route.handler(new Request("http://local/metrics")) : undefined;
+  return { routes: routes.added, response, text: await response?.text(), logs: t.logs };
 }
