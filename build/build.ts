@@ -159,6 +159,14 @@ export async function buildBundles(options: BuildOptions = {}): Promise<BuildMan
       sha256: sha256(script),
     };
   }
+  // The container's HEALTHCHECK, a plain script: it runs every few seconds and must start at once.
+  const health = await Bun.build({
+    entrypoints: [join(root, "build", "healthcheck.ts")],
+    outdir,
+    target: "bun",
+    throw: false,
+  });
+  if (!health.success) throw new AggregateError(health.logs, "build: bundling the healthcheck failed");
   const vendored = new Set<string>();
   for (const [name, importer] of importers) await vendor(name, importer, outdir, vendored);
   const app = (await Bun.file(join(root, "apps", "agent", "package.json")).json()) as { name: string; version: string };

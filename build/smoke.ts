@@ -1,6 +1,6 @@
 /**
- * The bundle smoke: each process type's bundle starts, answers its probes, and drains on SIGTERM
- * with exit 0. `web` is probed on PORT, `worker` and `scheduler` on MANAGEMENT_PORT; `admin` runs
+ * The bundle smoke: each process type's bundle starts, answers its probes (and the image's
+ * HEALTHCHECK script passes against it), and drains on SIGTERM with exit 0. `web` is probed on PORT, `worker` and `scheduler` on MANAGEMENT_PORT; `admin` runs
  * its built-in `config` command and exits 0.
  *
  * `bun build/smoke.ts [dist]` after `bun run build` (CI does). Ends with "N passed, N failed".
@@ -22,6 +22,8 @@ export interface SmokeOptions {
   readonly timeoutMs?: number;
   /** Milliseconds to wait for /readyz to answer 200 (default 15 000). */
   readonly readyTimeoutMs?: number;
+  /** The paths that must answer 200 (default /livez, /readyz and /health). */
+  readonly probes?: readonly string[];
 }
 
 /** What one bundle did. */
@@ -124,7 +126,13 @@ export async function smokeBundle(dir: string, type: BundleType, options: SmokeO
     if (type !== "admin") {
       const port = await listening;
       if (port === undefined) problems.push("exited before listening");
-      else await probe(port, problems, options.readyTimeoutMs ?? 15_000);
+      else {
+        await probe(port, problems, {
+          readyTimeoutMs: options.readyTimeoutMs ?? 15_000,
+          probes: options.probes ?? PROBES,
+        });
+        await healthcheck(dir, port, problems);
+      }
       child.kill("SIGTERM");
     }
     const exitCode = await child.exited;
@@ -139,7 +147,11 @@ export async function smokeBundle(dir: string, type: BundleType, options: SmokeO
 }
 
 /** Waits for /readyz to answer 200 (the app is ready), then checks every probe answers 200. */
-async function probe(port: number, problems: string[], readyTimeoutMs: number): Promise<void> {
+async function probe(
+  port: number,
+  problems: string[],
+  { readyTimeoutMs, probes }: { readonly readyTimeoutMs: number; readonly probes: readonly string[] },
+): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
   const until = performance.now() + readyTimeoutMs;
   let ready = false;
@@ -153,11 +165,24 @@ async function probe(port: number, problems: string[], readyTimeoutMs: number): 
     problems.push(`/readyz not 200 within ${readyTimeoutMs} ms on port ${port}`);
     return;
   }
-  for (const path of PROBES) {
+  for (const path of probes) {
     const response = await fetch(`${base}${path}`);
     await response.arrayBuffer();
     if (response.status !== 200) problems.push(`${path} answered ${response.status}`);
   }
+}
+
+/** The image's HEALTHCHECK (dist/healthcheck.js, when built) must pass against the running process. */
+async function healthcheck(dir: string, port: number, problems: string[]): Promise<void> {
+  const script = resolve(dir, "healthcheck.js");
+  if (!(await Bun.file(script).exists())) return;
+  const check = Bun.spawn(["bun", script], {
+    env: { PATH: Bun.env.PATH ?? "", PORT: String(port), MANAGEMENT_PORT: String(port) },
+    stdout: "ignore",
+    stderr: "ignore",
+  });
+  const code = await check.exited;
+  if (code !== 0) problems.push(`the HEALTHCHECK (healthcheck.js) exited ${code}`);
 }
 
 /** Passed-on variables: SMOKE_ENV_REDIS_URL=... becomes REDIS_URL=... */

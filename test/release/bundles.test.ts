@@ -14,18 +14,15 @@ import { type BuildManifest, type BundleType, buildBundles, describeManifest, ro
 import { type SmokeResult, smokeBundle } from "../../build/smoke.ts";
 import { bundledModules, packageOf, type TraceReport } from "../../build/trace.ts";
 import { reachable } from "../services.ts";
+import { runnableTypes } from "./app.ts";
+import { tracedDist } from "./dist.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "twelvefold-traced-"));
+let dir: string;
 let manifest: BuildManifest;
 /** Answers 200 to anything: an OTLP collector and an OpenAI-compatible server that are never asked much. */
 let sink: ReturnType<typeof Bun.serve>;
 
-/**
- * The process types whose bundle this suite runs. worker and scheduler join once apps/agent starts
- * as them (issue 16: its rate-limit plugin runs in every process type but needs http, which runs
- * in web only); build/smoke.ts, which CI runs, tries all four.
- */
-const runnable: readonly BundleType[] = ["web", "admin"];
+const runnable = runnableTypes as readonly BundleType[];
 
 /** A feature, the packages that only it may load, and the settings that turn it on. */
 interface Feature {
@@ -34,6 +31,8 @@ interface Feature {
   readonly on: () => Record<string, string>;
   /** Settings that keep it off where the default would turn it on (PGlite without DATABASE_URL). */
   readonly off?: Record<string, string>;
+  /** The process type that uses it, where that is not web (the model runs where runs run: the worker). */
+  readonly type?: BundleType;
 }
 
 const features: Feature[] = [
@@ -45,6 +44,7 @@ const features: Feature[] = [
   {
     name: "OpenAI",
     owns: (pkg) => pkg === "openai",
+    type: "worker",
     on: () => ({ OPENAI_API_KEY: "sk-test-not-a-key", OPENAI_BASE_URL: `http://127.0.0.1:${sink.port}/v1` }),
   },
   {
@@ -83,12 +83,11 @@ const offEnv = () => Object.assign({}, ...features.map((f) => f.off ?? {})) as R
 
 beforeAll(async () => {
   sink = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("{}", { status: 200 }) });
-  manifest = await buildBundles({ outdir: dir, trace: true });
+  ({ dir, manifest } = await tracedDist());
 }, 120_000);
 
 afterAll(() => {
   sink.stop(true);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("the build", () => {
@@ -136,12 +135,17 @@ describe("SDKs whose feature is off are never evaluated", () => {
     60_000,
   );
 
-  test("each feature that web's bundle holds is evaluated once it is turned on", async () => {
-    const text = await Bun.file(join(dir, manifest.bundles.web.file)).text();
-    const held = new Set(bundledModules(text).map(packageOf));
+  test("each feature a bundle holds is evaluated once it is turned on, in the process type that uses it", async () => {
     const shown: string[] = [];
     let checked = 0;
     for (const feature of features) {
+      const type = feature.type ?? "web";
+      if (!runnable.includes(type)) {
+        shown.push(`${feature.name}: ${type} does not start yet`);
+        continue;
+      }
+      const text = await Bun.file(join(dir, manifest.bundles[type].file)).text();
+      const held = new Set(bundledModules(text).map(packageOf));
       const holds = [...held].some((pkg) => pkg !== undefined && feature.owns(pkg));
       if (!holds) {
         shown.push(`${feature.name}: not in the bundle`);
@@ -154,14 +158,14 @@ describe("SDKs whose feature is off are never evaluated", () => {
       }
       const env = { ...offEnv(), ...feature.on() };
       for (const name of Object.keys(feature.off ?? {})) delete env[name];
-      const { result, packages } = await traced("web", env);
+      const { result, packages } = await traced(type, env);
       expect(result.problems).toEqual([]);
       const loaded = [...packages].filter(feature.owns);
-      shown.push(`${feature.name}: on -> ${loaded.join(", ")}`);
+      shown.push(`${feature.name}: on in ${type} -> ${loaded.join(", ")}`);
       expect(loaded.length).toBeGreaterThan(0);
       checked++;
     }
-    console.info(`features in web's bundle: ${shown.join("; ")}`);
+    console.info(`features in the bundles: ${shown.join("; ")}`);
     expect(checked).toBeGreaterThan(0);
   }, 120_000);
 });
