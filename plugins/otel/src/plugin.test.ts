@@ -3,7 +3,6 @@ import {
   type ChatModel,
   type ChatRequest,
   ConfigError,
-  createApp,
   definePlugin,
   endChatSpan,
   Queue,
@@ -15,7 +14,7 @@ import {
   traceMessage,
 } from "@twelvefold/kernel";
 import { memoryQueue } from "@twelvefold/kernel/memory";
-import { pluginContract } from "@twelvefold/testing";
+import { pluginContract, testApp } from "@twelvefold/testing";
 import type { SpanExporter } from "./batch.ts";
 import { otel } from "./plugin.ts";
 import { type OtlpReceiver, otlpReceiver } from "./receiver.ts";
@@ -34,26 +33,25 @@ function capturing(): SpanExporter & { spans: SpanData[] } {
   return { spans, export: async (batch) => void spans.push(...batch) };
 }
 
-function app(
+async function app(
   env: Record<string, string>,
   options: Parameters<typeof otel>[0] = {},
   extra = [] as ReturnType<typeof definePlugin>[],
 ) {
-  const lines: string[] = [];
-  const built = createApp({
+  const t = await testApp({
     name: "traced-app",
     version: "2.0.0",
     plugins: [otel(options), ...extra],
-    env: { ENVIRONMENT: "testing", LOG_LEVEL: "info", ...env },
-    log: (line) => lines.push(line),
+    env: { LOG_LEVEL: "info", ...env },
+    start: false,
   });
-  return { app: built, lines };
+  return { app: t.app, logs: t.logs };
 }
 
 describe("otel plugin", () => {
   test("log lines written inside a span carry its trace_id and span_id; others do not", async () => {
     const exporter = capturing();
-    const { app: a, lines } = app({}, { exporter });
+    const { app: a, logs } = await app({}, { exporter });
     await a.start();
     const tracer = a.get(Tracer);
     const span = tracer.startSpan("request");
@@ -61,14 +59,14 @@ describe("otel plugin", () => {
     span.end();
     a.logger.info("outside");
     await a.stop();
-    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const parsed = logs;
     expect(parsed.find((l) => l.message === "inside")).toMatchObject({ trace_id: span.traceId, span_id: span.spanId });
     expect(parsed.find((l) => l.message === "outside")).not.toHaveProperty("trace_id");
   });
 
   test("OTEL_EXPORTER_OTLP_ENDPOINT exports with the service name, resource attributes and protocol from OTEL_*", async () => {
     receiver = otlpReceiver();
-    const { app: a } = app({
+    const { app: a } = await app({
       OTEL_EXPORTER_OTLP_ENDPOINT: `${receiver.endpoint}/`,
       OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
       OTEL_SERVICE_NAME: "agent-web",
@@ -93,7 +91,7 @@ describe("otel plugin", () => {
 
   test("the traces-specific endpoint is used as given", async () => {
     receiver = otlpReceiver();
-    const { app: a } = app({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.endpoint}/custom/path` });
+    const { app: a } = await app({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.endpoint}/custom/path` });
     await a.start();
     await traced(a.get(Tracer), "job", () => undefined);
     await a.stop();
@@ -103,7 +101,7 @@ describe("otel plugin", () => {
 
   test("OTEL_TRACES_SAMPLER=always_off exports nothing but still propagates an unsampled context", async () => {
     const exporter = capturing();
-    const { app: a } = app({ OTEL_TRACES_SAMPLER: "always_off" }, { exporter });
+    const { app: a } = await app({ OTEL_TRACES_SAMPLER: "always_off" }, { exporter });
     await a.start();
     const tracer = a.get(Tracer);
     const headers: Record<string, string> = {};
@@ -115,7 +113,7 @@ describe("otel plugin", () => {
 
   test("OTEL_TRACES_SAMPLER=traceidratio with argument 0 samples nothing", async () => {
     const exporter = capturing();
-    const { app: a } = app({ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0" }, { exporter });
+    const { app: a } = await app({ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0" }, { exporter });
     await a.start();
     for (let i = 0; i < 20; i++) a.get(Tracer).startSpan("x").end();
     await a.stop();
@@ -124,7 +122,7 @@ describe("otel plugin", () => {
 
   test("OTEL_SDK_DISABLED provides a tracer that records nothing", async () => {
     const exporter = capturing();
-    const { app: a } = app({ OTEL_SDK_DISABLED: "true" }, { exporter });
+    const { app: a } = await app({ OTEL_SDK_DISABLED: "true" }, { exporter });
     await a.start();
     const span = a.get(Tracer).startSpan("x");
     expect(span.isRecording()).toBe(false);
@@ -134,7 +132,7 @@ describe("otel plugin", () => {
   });
 
   test("unsupported OTEL_* values are config errors naming the variable, and header secrets are not echoed", async () => {
-    const { app: a } = app({
+    const { app: a } = await app({
       OTEL_TRACES_SAMPLER: "jaeger_remote",
       OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
       OTEL_TRACES_SAMPLER_ARG: "2",
@@ -153,7 +151,7 @@ describe("otel plugin", () => {
   });
 
   test("an unreachable collector degrades health and is logged once, never thrown", async () => {
-    const { app: a, lines } = app({
+    const { app: a, logs } = await app({
       OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9",
       OTEL_EXPORTER_OTLP_TIMEOUT: "200",
       OTEL_BSP_SCHEDULE_DELAY: "1",
@@ -169,27 +167,30 @@ describe("otel plugin", () => {
     }
     expect(status).toBe("degraded");
     await a.stop();
-    const warnings = lines.map((l) => JSON.parse(l)).filter((l) => l.message === "span export failed");
+    const warnings = logs.filter((l) => l.message === "span export failed");
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ plugin: "otel", error: { code: "TF_OTEL_EXPORT_FAILED" } });
   }, 15_000);
 
   test("spans beyond OTEL_BSP_MAX_QUEUE_SIZE are dropped with a warning", async () => {
     const never: SpanExporter = { export: () => new Promise(() => {}) };
-    const { app: a, lines } = app(
+    const { app: a, logs } = await app(
       { OTEL_BSP_MAX_QUEUE_SIZE: "2", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "2", TELEMETRY_FLUSH_TIMEOUT_MS: "50" },
       { exporter: never },
     );
     await a.start();
     for (let i = 0; i < 10; i++) a.get(Tracer).startSpan("x").end();
     await a.stop();
-    const warning = lines.map((l) => JSON.parse(l)).find((l) => l.message === "spans dropped: export queue full");
+    const warning = logs.find((l) => l.message === "spans dropped: export queue full");
     expect(warning).toMatchObject({ plugin: "otel", kind: "dropped" });
   });
 
   test("exceptions on spans carry type, message and stack with config secrets masked", async () => {
     const exporter = capturing();
-    const { app: a } = app({ OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%20collector-secret-9" }, { exporter });
+    const { app: a } = await app(
+      { OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%20collector-secret-9" },
+      { exporter },
+    );
     await a.start();
     const span = a.get(Tracer).startSpan("x");
     span.recordException(new RangeError("token collector-secret-9 refused"));
@@ -253,7 +254,7 @@ describe("one trace across web, queue, worker and LLM", () => {
         onStop(() => consumer.stop());
       },
     });
-    const { app: a } = app({}, { exporter }, [worker]);
+    const { app: a } = await app({}, { exporter }, [worker]);
     await a.start();
     const tracer = a.get(Tracer);
     const incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
