@@ -50,6 +50,20 @@ describe("the portable error mapping", () => {
       'postgres: connection to "db:5432" lost: connection reset',
     ],
     [
+      "a certificate the client rejects",
+      socketError("DEPTH_ZERO_SELF_SIGNED_CERT", "self-signed certificate"),
+      "TF_POSTGRES_CONNECTION",
+      false,
+      'postgres: cannot connect to "db:5432": TLS failed (sslmode): self-signed certificate',
+    ],
+    [
+      "a server that hangs up on the TLS handshake (sslmode=require, no TLS there)",
+      socketError("ECONNRESET", "Client network socket disconnected before secure TLS connection was established"),
+      "TF_POSTGRES_CONNECTION",
+      false,
+      'postgres: cannot connect to "db:5432": TLS failed (sslmode): Client network socket disconnected before secure TLS connection was established',
+    ],
+    [
       "backend terminated",
       serverError("57P01", "terminating connection due to administrator command"),
       "TF_POSTGRES_CONNECTION",

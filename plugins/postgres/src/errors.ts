@@ -153,8 +153,11 @@ const driverCodes = new Set([
 function isDriverError(error: Error): boolean {
   const { code, severity } = error as DriverError;
   if (typeof code !== "string") return false;
-  return driverCodes.has(code) || (/^[0-9A-Z]{5}$/.test(code) && typeof severity === "string");
+  return driverCodes.has(code) || tlsCode.test(code) || (/^[0-9A-Z]{5}$/.test(code) && typeof severity === "string");
 }
+
+/** Node's TLS and certificate error codes (`DEPTH_ZERO_SELF_SIGNED_CERT`, `ERR_TLS_CERT_ALTNAME_INVALID`, ...). */
+const tlsCode = /CERT|TLS|SSL/;
 
 /**
  * Finds the database error in `error`'s cause chain (drizzle wraps driver errors in its own,
@@ -224,6 +227,14 @@ function mapDriverError(error: Error, server: string): DatabaseError {
       return create("TF_POSTGRES_AUTH", { server, reason }, options);
     case "3D000":
       return create("TF_POSTGRES_CONNECTION", { server, reason, lost: false }, { ...options, retryable: false });
+  }
+  // A certificate the client rejects, or a server that hung up on the handshake: no retry fixes it.
+  if (tlsCode.test(code) || /\bTLS\b/.test(reason)) {
+    return create(
+      "TF_POSTGRES_CONNECTION",
+      { server, reason: `TLS failed (sslmode): ${reason}`, lost: false },
+      { ...options, retryable: false },
+    );
   }
   // Class 08 (connection exception) and 57P01-57P03 (the server shut down or terminated the backend).
   if (code.startsWith("08") || /^57P0[1-3]$/.test(code)) {

@@ -52,10 +52,36 @@ describe("PostgreSQL unreachable or misconfigured at start", () => {
 describe("faults against a PostgreSQL server of the test's own", () => {
   let server: OwnServer;
   beforeAll(async () => {
-    server = await ownServer();
+    server = await ownServer({ tls: true });
     await server.start();
   }, 60_000);
   afterAll(() => server?.remove());
+
+  test("TLS follows the URL's sslmode: require encrypts, no sslmode does not, verify-full refuses a self-signed certificate", async () => {
+    const tls = async (query: string) => {
+      await using t = await testApp({ plugins: [postgres()], env: { DATABASE_URL: `${server.url}${query}` } });
+      const [row] = await t
+        .get(Database)
+        .rows<{ ssl: boolean }>(sql`select ssl from pg_stat_ssl where pid = pg_backend_pid()`);
+      return row?.ssl;
+    };
+    expect(await tls("?sslmode=require")).toBe(true);
+    expect(await tls("")).toBe(false);
+    expect(await tls("?sslmode=disable")).toBe(false);
+    const t = await testApp({
+      plugins: [postgres()],
+      env: { DATABASE_URL: `${server.url}?sslmode=verify-full` },
+      start: false,
+    });
+    const error = await t.start().catch((e: unknown) => e);
+    await t.stop();
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^postgres: start failed: cannot connect to "127\\.0\\.0\\.1:${server.port}": TLS failed \\(sslmode\\): .*self.signed`,
+      ),
+    );
+    expect(databaseError(error)?.retryable).toBe(false);
+  }, 30_000);
 
   test("a wrong password fails the start with the server's reason, and no password anywhere", async () => {
     const wrong = server.url.replace(server.password, "wrong-pass-7731");

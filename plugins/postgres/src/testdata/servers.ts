@@ -3,7 +3,7 @@
  * (127.0.0.1:5432, trust auth), dropped afterwards, and, for the fault tests, a server of their
  * own (initdb + pg_ctl into a temp folder, password authentication) they may stop and start.
  */
-import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgresJs from "postgres";
@@ -50,7 +50,18 @@ export function freshDatabase(label: string): FreshDatabase {
   };
 }
 
-const BIN = "/usr/lib/postgresql/15/bin";
+/** The newest PostgreSQL installed (Debian puts each major version's binaries in its own folder). */
+const BIN = (() => {
+  try {
+    const versions = readdirSync("/usr/lib/postgresql", { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && /^\d+$/.test(entry.name))
+      .map((entry) => Number(entry.name))
+      .sort((a, b) => b - a);
+    return `/usr/lib/postgresql/${versions[0] ?? 15}/bin`;
+  } catch {
+    return "/usr/lib/postgresql/15/bin";
+  }
+})();
 
 /** A PostgreSQL server of a test's own, with password authentication. */
 export interface OwnServer {
@@ -84,8 +95,11 @@ function freePort(): number {
   return port;
 }
 
-/** Initialises a server in a temp folder (about 1.5 s); call `start()` to run it. */
-export async function ownServer(): Promise<OwnServer> {
+/**
+ * Initialises a server in a temp folder (about 1.5 s); call `start()` to run it. With `tls`, it
+ * also accepts TLS, with a self-signed certificate for "localhost".
+ */
+export async function ownServer(options: { tls?: boolean } = {}): Promise<OwnServer> {
   const folder = mkdtempSync(join(tmpdir(), "tf-pg-"));
   const data = join(folder, "data");
   const password = `pw-${crypto.randomUUID().slice(0, 12)}`;
@@ -109,6 +123,7 @@ export async function ownServer(): Promise<OwnServer> {
     "UTF8",
   ]);
   const port = freePort();
+  const ssl = options.tls ? await selfSignedCertificate(folder) : "";
   const ctl = (...args: string[]) => run([`${BIN}/pg_ctl`, "-D", data, ...args]);
   let running = false;
   const server: OwnServer = {
@@ -118,7 +133,7 @@ export async function ownServer(): Promise<OwnServer> {
     async start() {
       await ctl(
         "-o",
-        `-p ${port} -k ${folder} -c listen_addresses=127.0.0.1`,
+        `-p ${port} -k ${folder} -c listen_addresses=127.0.0.1${ssl}`,
         "-l",
         join(folder, "log"),
         "-w",
@@ -137,6 +152,29 @@ export async function ownServer(): Promise<OwnServer> {
     },
   };
   return server;
+}
+
+/** Makes a self-signed certificate for "localhost" in `folder`; returns the server options that use it. */
+async function selfSignedCertificate(folder: string): Promise<string> {
+  const cert = join(folder, "server.crt");
+  const key = join(folder, "server.key");
+  const made = Bun.spawnSync(
+    ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"].concat([
+      "-keyout",
+      key,
+      "-out",
+      cert,
+    ]),
+    { stdout: "ignore", stderr: "pipe" },
+  );
+  if (!made.success) throw new Error(`openssl failed: ${made.stderr.toString()}`);
+  chmodSync(key, 0o600);
+  if (process.getuid?.() === 0) {
+    const { uid, gid } = await lookupPostgresUser();
+    chownSync(cert, uid, gid);
+    chownSync(key, uid, gid);
+  }
+  return ` -c ssl=on -c ssl_cert_file=${cert} -c ssl_key_file=${key}`;
 }
 
 async function lookupPostgresUser(): Promise<{ uid: number; gid: number }> {
