@@ -8,7 +8,7 @@ import { fakeRuntime } from "@twelvefold/testing";
 import postgresJs from "postgres";
 import { requireService } from "../../../test/services.ts";
 import { migrationStatus, postgres } from "../mod.ts";
-import { freshDatabase, SHARED_URL } from "./testdata/servers.ts";
+import { freshDatabase, SHARED_URL, warmPglite } from "./testdata/servers.ts";
 
 const migrations = fileURLToPath(new URL("./testdata/migrations", import.meta.url));
 const plainApp = fileURLToPath(new URL("./testdata/plain-app.ts", import.meta.url));
@@ -40,6 +40,8 @@ function withExtraMigration(sql: string): string {
   writeFileSync(path, JSON.stringify(journal));
   return folder;
 }
+
+beforeAll(warmPglite, 60_000);
 
 describe("admin migrate on PGlite", () => {
   test("without a migrations folder it fails, saying how to give one", async () => {

@@ -37,7 +37,7 @@ describe("PostgreSQL unreachable or misconfigured at start", () => {
     expect(code).toBe(1);
     expect(output).toContain('postgres: start failed: cannot connect to \\"127.0.0.1:1\\": connection refused');
     expect(output).not.toContain("hunter2-secret");
-  });
+  }, 30_000);
 
   test("production without DATABASE_URL refuses PGlite: exit 78, before anything opens", async () => {
     const { code, output } = await runApp({ ENVIRONMENT: "production" });
@@ -46,7 +46,7 @@ describe("PostgreSQL unreachable or misconfigured at start", () => {
       "DATABASE_URL (postgres): expected a postgres:// URL: production refuses the embedded PGlite",
     );
     expect(output).not.toContain("pglite opened");
-  });
+  }, 30_000);
 });
 
 describe("faults against a PostgreSQL server of the test's own", () => {

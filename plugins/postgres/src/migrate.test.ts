@@ -8,7 +8,7 @@ import { sql } from "drizzle-orm";
 import postgresJs from "postgres";
 import { requireService } from "../../../test/services.ts";
 import { Database, DatabaseError, formatMigrationStatus, migrate, migrationStatus, postgres } from "../mod.ts";
-import { freshDatabase, SHARED_URL } from "./testdata/servers.ts";
+import { freshDatabase, SHARED_URL, warmPglite } from "./testdata/servers.ts";
 
 const migrations = fileURLToPath(new URL("./testdata/migrations", import.meta.url));
 const all = ["0000_init.sql", "0001_audit.sql", "0002_seed_audit.sql"];
@@ -41,6 +41,8 @@ interface Target {
   /** A URL for `migrate(url)`, on PostgreSQL only. */
   readonly url?: string;
 }
+
+beforeAll(warmPglite, 60_000);
 
 const targets: Target[] = [
   {

@@ -27,6 +27,8 @@ export const MEMORY = "memory://";
 
 /** One PGlite per data folder per process, shared by the apps that use it there. */
 interface Instance {
+  /** Its entry in {@link instances}. */
+  readonly key: string;
   readonly pg: PGlite;
   readonly memory: boolean;
   /** Reset and kept, not closed, when the last app lets go (see {@link PgliteSettings.keep}). */
@@ -34,6 +36,8 @@ interface Instance {
   readonly label: string;
   readonly lock: FolderLock | undefined;
   refs: number;
+  /** The reset after its last app let go, which the next app waits for. */
+  reset: Promise<void>;
   /** Serialises dedicated use (migrations): PGlite has a single session, so an advisory lock cannot. */
   exclusive: Promise<void>;
 }
@@ -52,16 +56,18 @@ async function acquire(settings: PgliteSettings): Promise<Instance> {
   const key = memory ? `${MEMORY}${settings.keep ? "kept" : ""}` : resolve(settings.dataDir);
   let entry = instances.get(key);
   if (!entry) {
-    entry = open(settings, memory, key);
+    entry = open(settings, { memory, key });
     instances.set(key, entry);
     entry.catch(() => instances.delete(key));
   }
   const instance = await entry;
   instance.refs++;
+  await instance.reset;
   return instance;
 }
 
-async function open(settings: PgliteSettings, memory: boolean, folder: string): Promise<Instance> {
+async function open(settings: PgliteSettings, { memory, key }: { memory: boolean; key: string }): Promise<Instance> {
+  const folder = resolve(settings.dataDir);
   const { PGlite } = await import("@electric-sql/pglite");
   const templates = settings.templates ?? templateStore();
   const began = performance.now();
@@ -95,7 +101,7 @@ async function open(settings: PgliteSettings, memory: boolean, folder: string): 
     });
     const label = memory ? "PGlite in memory" : `PGlite ${settings.dataDir}`;
     const keep = memory && settings.keep === true;
-    return { pg, memory, keep, label, lock, refs: 0, exclusive: Promise.resolve() };
+    return { key, pg, memory, keep, label, lock, refs: 0, reset: Promise.resolve(), exclusive: Promise.resolve() };
   } catch (error) {
     lock?.release();
     throw error;
@@ -120,10 +126,12 @@ async function release(instance: Instance): Promise<void> {
   instance.refs--;
   if (instance.refs > 0) return;
   if (instance.keep) {
-    await instance.pg.exec(RESET);
+    instance.reset = instance.pg.exec(RESET).then(() => {});
+    await instance.reset;
     return;
   }
-  for (const [key, entry] of instances) if ((await entry) === instance) instances.delete(key);
+  // Gone from the map before anything awaits: an app starting now opens a new instance.
+  instances.delete(instance.key);
   try {
     await instance.pg.close();
   } finally {

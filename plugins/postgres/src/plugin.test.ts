@@ -5,11 +5,12 @@ import { sql } from "drizzle-orm";
 import { requireService } from "../../../test/services.ts";
 import { Database, DatabaseError, databaseError, postgres } from "../mod.ts";
 import * as schema from "./testdata/schema.ts";
-import { freshDatabase, SHARED_URL } from "./testdata/servers.ts";
+import { freshDatabase, SHARED_URL, warmPglite } from "./testdata/servers.ts";
 
 const migrations = new URL("./testdata/migrations", import.meta.url);
 
 // ENVIRONMENT=testing, no DATABASE_URL: the shared in-memory PGlite of this test process.
+beforeAll(warmPglite, 60_000);
 pluginContract(() => postgres({ schema, migrations }), {
   badEnv: { DATABASE_POOL_SIZE: "zero", DATABASE_URL: "mysql://db:3306/app" },
 });
@@ -70,6 +71,20 @@ describe("postgres plugin", () => {
     expect(await second.get(Database).drizzle.select().from(schema.users)).toEqual([]);
   }, 30_000);
 
+  test("testing apps alive at once share the PGlite; once the last stops, the next app starts empty", async () => {
+    const first = await testApp({ plugins: [postgres({ schema, migrations })] });
+    await first.get(Database).drizzle.insert(schema.users).values({ email: "old@example.com", name: "Old" });
+    const stopping = first.stop();
+    const second = await testApp({ plugins: [postgres({ schema, migrations })] });
+    await stopping;
+    expect(await second.get(Database).drizzle.select({ name: schema.users.name }).from(schema.users)).toEqual([
+      { name: "Old" },
+    ]);
+    await second.stop();
+    await using third = await testApp({ plugins: [postgres({ schema, migrations })] });
+    expect(await third.get(Database).drizzle.select().from(schema.users)).toEqual([]);
+  });
+
   test("the typed token is the Database token itself", () => {
     const plugin = postgres({ schema, migrations });
     expect(plugin.Database as unknown).toBe(Database);
@@ -95,7 +110,7 @@ describe("postgres plugin", () => {
     );
     expect(databaseError(error)?.retryable).toBe(true);
     expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain("s3cr3t-pw");
-  });
+  }, 15_000);
 
   test("an unknown host fails the start with its name, never the password", async () => {
     const url = "postgres://app:s3cr3t-pw@no-such-host.invalid:5432/app";
@@ -105,7 +120,7 @@ describe("postgres plugin", () => {
     );
     expect(databaseError(error)?.code).toBe("TF_POSTGRES_CONNECTION");
     expect((error as Error).message).not.toContain("s3cr3t-pw");
-  });
+  }, 15_000);
 });
 
 describe.if(reachable)("postgres plugin on PostgreSQL", () => {

@@ -184,3 +184,15 @@ async function lookupPostgresUser(): Promise<{ uid: number; gid: number }> {
   if (!uid || !gid) throw new Error("no postgres user to run a test server as");
   return { uid: Number(uid), gid: Number(gid) };
 }
+
+/**
+ * Opens the test process's shared in-memory PGlite once, in a `beforeAll` with a budget of its own:
+ * the first open (from the template, or initdb when there is none yet) can take seconds on a busy
+ * machine, more than a test's default 5 s. Later apps of the process join it at once.
+ */
+export async function warmPglite(): Promise<void> {
+  const { testApp } = await import("@twelvefold/testing");
+  const { postgres } = await import("../../mod.ts");
+  const t = await testApp({ plugins: [postgres()] });
+  await t.stop();
+}
