@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { scrapeEveryProcess } from "./testdata/processes.ts";
 import { scrape } from "./testdata/scrape.ts";
 
 const promtool = Bun.which("promtool");
@@ -28,12 +29,28 @@ describe.if(Boolean(promtool))("promtool", () => {
     expect(await check(["check", "metrics"], text)).toEqual({ code: 0, output: "" });
   });
 
+  test("every process type's /metrics, with every plugin started, passes `promtool check metrics`", async () => {
+    const { processes } = await scrapeEveryProcess();
+    expect(processes.map((p) => p.type)).toEqual(["web", "worker", "scheduler"]);
+    for (const { type, text } of processes) {
+      expect({ type, ...(await check(["check", "metrics"], text)) }).toEqual({ type, code: 0, output: "" });
+    }
+  }, 60_000);
+
+  const folder = new URL("../../../deploy/monitoring/", import.meta.url).pathname;
+
   test("the deploy/monitoring scrape config and its rules pass `promtool check config` and `check rules`", async () => {
-    const folder = new URL("../../../deploy/monitoring/", import.meta.url).pathname;
     const config = await check(["check", "config", `${folder}prometheus.yml`]);
     expect(config.output).toContain("SUCCESS");
     expect(config.code).toBe(0);
     const rules = await check(["check", "rules", `${folder}rules.yml`]);
+    expect(rules.output).toContain("SUCCESS");
     expect(rules.code).toBe(0);
+  });
+
+  test("the alerts fire, and stay quiet, as their unit tests say (`promtool test rules`)", async () => {
+    const result = await check(["test", "rules", `${folder}rules.test.yml`]);
+    expect(result).toMatchObject({ code: 0 });
+    expect(result.output).toContain("SUCCESS");
   });
 });
