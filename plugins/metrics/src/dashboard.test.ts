@@ -177,6 +177,15 @@ describe("deploy/monitoring", () => {
     }
   });
 
+  test("the plugins started for this are every plugin of the repository", async () => {
+    const started = new Set(everyPlugin(new MetricRegistry()).map((p) => p.name));
+    const folders = [...new Bun.Glob("*/mod.ts").scanSync(new URL("../../", import.meta.url).pathname)];
+    const missing = folders.map((f) => f.split("/")[0] as string).filter((name) => !started.has(name));
+    expect(folders.length).toBeGreaterThan(5);
+    // A new plugin belongs in everyPlugin (testdata/processes.ts), so its metrics are held here too.
+    expect(missing).toEqual([]);
+  });
+
   test("every series a panel or a rule queries is one a plugin registers, or one rules.yml records", async () => {
     const unknown: string[] = [];
     for (const { where, expr } of [...(await dashboardQueries()), ...(await ruleQueries())]) {

@@ -7,15 +7,8 @@
 //
 // The other plugins are imported by path: they are not dependencies of this package, and only
 // this test starts them together.
-import {
-  createApp,
-  defineJob,
-  HttpListener,
-  type MetricOptions,
-  type Plugin,
-  type ProcessType,
-  worker,
-} from "@twelvefold/kernel";
+import { defineJob, type MetricOptions, type Plugin, type ProcessType, worker } from "@twelvefold/kernel";
+import { testApp } from "@twelvefold/testing";
 import * as v from "valibot";
 import { agent } from "../../../agent/mod.ts";
 import { http, ManagementListener, management, runsManagement } from "../../../http/mod.ts";
@@ -113,44 +106,35 @@ export function everyPlugin(registry: MetricRegistry): Plugin[] {
 
 /** Starts the app as `type`, scrapes `/metrics` where Prometheus would, and stops it. */
 export async function scrapeProcess(type: ProcessType): Promise<ProcessScrape> {
+  // A limit of one label set per metric: the first metric given a second one trips it, so the
+  // registry's own overflow counter is registered too.
   const registry = new NotingRegistry({ maxSeriesPerMetric: 1 });
-  const app = createApp({
+  await using t = await testApp({
     name: "agent",
     version: "1.0.0",
     process: type,
     plugins: everyPlugin(registry),
     env: {
-      ENVIRONMENT: "testing",
-      PORT: "0",
-      HOST: "127.0.0.1",
       MANAGEMENT_PORT: "0",
       MANAGEMENT_HOST: "127.0.0.1",
       METRICS_QUEUE_TOPICS: topic,
       OTEL_TRACES_EXPORTER: "none",
       LOG_LEVEL: "error",
     },
-    log: () => {},
   });
-  await app.start();
-  try {
-    // Where the management server runs, /metrics is on it; elsewhere on the http plugin's listener.
-    const managed = runsManagement(app.processes) ? app.get(ManagementListener) : undefined;
-    const server = managed ? "management" : "http";
-    const listener = managed ?? app.get(HttpListener);
-    if (type === "web") {
-      // A request and an unknown route give the http figures a series each, and the second label
-      // set of one metric trips the series limit of 1, so the registry's own overflow counter shows.
-      await fetch(`${listener.url}/no-such-route`).then((r) => r.body?.cancel());
-      await fetch(`${listener.url}/agent/runs/none/events`).then((r) => r.body?.cancel());
-    }
-    const response = await fetch(`${listener.url}/metrics`);
-    const text = await response.text();
-    // What the registry registers for itself (its series-limit counter) shows only in the scrape.
-    const registered = new Map([...familiesOf(text), ...registry.registered]);
-    return { type, server, status: response.status, text, registered };
-  } finally {
-    await app.stop();
+  // Where the management server runs, /metrics is on it; elsewhere on the http plugin's listener.
+  const managed = runsManagement(t.app.processes) ? t.get(ManagementListener) : undefined;
+  const server = managed ? "management" : "http";
+  const url = managed?.url ?? t.url;
+  if (server === "http") {
+    // Two routes give the http figures their series (one 404, one the agent plugin's route).
+    for (const path of ["/no-such-route", "/agent/runs/none/events"]) await (await fetch(url + path)).body?.cancel();
   }
+  const response = await fetch(`${url}/metrics`);
+  const text = await response.text();
+  // What the registry registers for itself (its series-limit counter) shows only in the scrape.
+  const registered = new Map([...familiesOf(text), ...registry.registered]);
+  return { type, server, status: response.status, text, registered };
 }
 
 /** Every process type's scrape, and every metric registered in any, with the types that register it. */
