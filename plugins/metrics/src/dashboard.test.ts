@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createApp } from "@twelvefold/kernel";
+import { createApp, metricNames } from "@twelvefold/kernel";
 import { MetricRegistry } from "./registry.ts";
 import { everyPlugin, type ProcessScrape, type Registration, scrapeEveryProcess } from "./testdata/processes.ts";
 import { reads } from "./testdata/promql.ts";
@@ -241,6 +241,17 @@ describe("deploy/monitoring", () => {
       expect({ retired, queried: queried.has(retired) }).toEqual({ retired, queried: false });
       expect({ successor, queried: queried.has(successor) }).toEqual({ successor, queried: true });
     }
+  });
+
+  test("the kernel's metricNames are registered by a plugin, and on the dashboard unless retired", async () => {
+    const shown = new Set(
+      (await dashboardQueries()).flatMap(({ expr }) =>
+        reads(expr).selectors.flatMap(({ name }) => (name ? [metricOf(name, registered)?.name ?? name] : [])),
+      ),
+    );
+    const names = Object.values(metricNames);
+    expect(names.filter((name) => !registered.has(name))).toEqual([]);
+    expect(names.filter((name) => !shown.has(name) && !(name in RETIRED))).toEqual([]);
   });
 
   test("every dashboard query follows the process-type picker", async () => {
