@@ -47,13 +47,17 @@ export function clean(attributes: Readonly<Record<string, AttributeValue>>, reda
 
 /**
  * Exports spans with OTLP over HTTP. The wire encoding (protobuf or JSON) is done by
- * `@opentelemetry/otlp-transformer`, OpenTelemetry's own serializer, loaded on first use so an
- * app without an endpoint never pays its import; the transport is plain `fetch` with retries on
- * 429/502/503/504 within the time budget.
+ * `@opentelemetry/otlp-transformer`, OpenTelemetry's own serializer, loaded at the first export
+ * (a batch, seconds after the first span), not at start: an app without an endpoint never pays its
+ * import, and one with an endpoint does not pay it before it is ready. The transport is plain
+ * `fetch` with retries on 429/502/503/504 within the time budget.
  */
 export async function otlpHttpExporter(options: OtlpOptions): Promise<SpanExporter> {
-  const { ProtobufTraceSerializer, JsonTraceSerializer } = await import("@opentelemetry/otlp-transformer");
-  const serializer = options.protocol === "http/json" ? JsonTraceSerializer : ProtobufTraceSerializer;
+  let loading: Promise<{ serializeRequest(spans: never): Uint8Array | undefined }> | undefined;
+  const serializer = () =>
+    (loading ??= import("@opentelemetry/otlp-transformer").then((m) =>
+      options.protocol === "http/json" ? m.JsonTraceSerializer : m.ProtobufTraceSerializer,
+    ));
   const resource = { attributes: { ...options.resource } };
   const scope = { name: options.scope.name, version: options.scope.version };
   const send = otlpSender(options);
@@ -103,7 +107,7 @@ export async function otlpHttpExporter(options: OtlpOptions): Promise<SpanExport
 
   return {
     async export(spans, signal) {
-      const encoded = serializer.serializeRequest(spans.map(toReadable) as never);
+      const encoded = (await serializer()).serializeRequest(spans.map(toReadable) as never);
       if (!encoded) throw otelErrors.create("TF_OTEL_ENCODE_FAILED", { count: spans.length, what: "span" });
       await send(encoded, signal);
     },
