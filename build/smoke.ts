@@ -24,6 +24,8 @@ export interface SmokeOptions {
   readonly readyTimeoutMs?: number;
   /** The paths that must answer 200 (default /livez, /readyz and /health). */
   readonly probes?: readonly string[];
+  /** Paths asked once the probes pass, whatever they answer: work for the process to do (a traced request). */
+  readonly requests?: readonly string[];
 }
 
 /** What one bundle did. */
@@ -132,6 +134,7 @@ export async function smokeBundle(dir: string, type: BundleType, options: SmokeO
           probes: options.probes ?? PROBES,
         });
         await healthcheck(dir, port, problems);
+        for (const path of options.requests ?? []) await (await fetch(`http://127.0.0.1:${port}${path}`)).arrayBuffer();
       }
       child.kill("SIGTERM");
     }

@@ -33,6 +33,8 @@ interface Feature {
   readonly off?: Record<string, string>;
   /** The process type that uses it, where that is not web (the model runs where runs run: the worker). */
   readonly type?: BundleType;
+  /** Requests that make the process use it, once ready. */
+  readonly requests?: readonly string[];
 }
 
 const features: Feature[] = [
@@ -40,6 +42,8 @@ const features: Feature[] = [
     name: "OTLP export",
     owns: (pkg) => (pkg.startsWith("@opentelemetry/") && pkg !== "@opentelemetry/api") || pkg === "protobufjs",
     on: () => ({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.port}` }),
+    // The exporter loads at the first export: a traced request, flushed as the process stops.
+    requests: ["/no-such-route"],
   },
   {
     name: "OpenAI",
@@ -64,11 +68,13 @@ const features: Feature[] = [
 async function traced(
   type: BundleType,
   env: Record<string, string>,
+  requests: readonly string[] = [],
 ): Promise<{ result: SmokeResult; packages: Set<string> }> {
   const file = join(dir, `${type}-${crypto.randomUUID()}.json`);
   const result = await smokeBundle(dir, type, {
     env: { ...env, TWELVEFOLD_TRACE_FILE: file },
     bunArgs: ["--preload", join(root, "build", "trace-preload.ts")],
+    requests,
   });
   const report = (await Bun.file(file).json()) as TraceReport;
   const packages = new Set<string>();
@@ -158,7 +164,7 @@ describe("SDKs whose feature is off are never evaluated", () => {
       }
       const env = { ...offEnv(), ...feature.on() };
       for (const name of Object.keys(feature.off ?? {})) delete env[name];
-      const { result, packages } = await traced(type, env);
+      const { result, packages } = await traced(type, env, feature.requests);
       expect(result.problems).toEqual([]);
       const loaded = [...packages].filter(feature.owns);
       shown.push(`${feature.name}: on in ${type} -> ${loaded.join(", ")}`);
