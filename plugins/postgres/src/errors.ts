@@ -169,7 +169,8 @@ const tlsCode = /CERT|TLS|SSL/;
  * ```ts
  * import { databaseError } from "@twelvefold/postgres";
  * declare const error: unknown;
- * if (databaseError(error)?.retryable) console.log("try again later");
+ * declare function retryLater(): void;
+ * if (databaseError(error)?.retryable) retryLater();
  * ```
  */
 export function databaseError(error: unknown, server = "database"): DatabaseError | undefined {

@@ -283,9 +283,10 @@ export async function migrationStatus(
  *
  * @example
  * ```ts
- * console.log(formatMigrationStatus(await migrationStatus(db, { migrations })));
+ * const text = formatMigrationStatus(await migrationStatus(db, { migrations }));
  * // applied  0000_init.sql
  * // pending  0001_add_memory.sql
+ * // 1 applied, 1 pending
  * ```
  */
 export function formatMigrationStatus(status: MigrationStatus): string {
