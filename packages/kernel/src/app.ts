@@ -137,6 +137,8 @@ class Application implements App {
   #types: ReadonlySet<ProcessType>;
   /** This process's index among the copies of WORKERS, when it is one. */
   #copy: string | undefined;
+  /** The config layers `run()` read to find WORKERS, for the start to use instead of reading them again. */
+  #loaded: { layers: ConfigLayer[]; profile: Profile } | undefined;
   #write: (line: string) => unknown;
   /** A command's settings, validated with the plugins' when an admin process starts. */
   #extra: { readonly name: string; readonly shape: Command["config"] } | undefined;
@@ -273,8 +275,12 @@ class Application implements App {
   async #workers(): Promise<number> {
     try {
       const plugins = selectPlugins(this.#options.plugins, this.#types, this.#registry.external());
-      const { layers, profile } = await this.#layers(plugins);
-      const resolved = this.#resolve(layers, profile, plugins);
+      const loaded = await this.#layers(plugins);
+      // The start that follows reads these same layers rather than the files again.
+      this.#loaded = loaded;
+      const raw = loaded.layers.find((layer) => layer.values.WORKERS !== undefined)?.values.WORKERS;
+      if (raw === undefined || raw.trim() === "1") return 1;
+      const resolved = this.#resolve(loaded.layers, loaded.profile, plugins);
       if (resolved.issues.length > 0) return 1;
       this.#configure(resolved);
       return (resolved.byPlugin.get("kernel") as unknown as KernelConfig).WORKERS;
@@ -356,7 +362,9 @@ class Application implements App {
     try {
       // Only the plugins that run in this process type start, and only their config is read.
       const plugins = selectPlugins(this.#options.plugins, this.#types, this.#registry.external());
-      const { layers, profile } = await this.#layers(plugins);
+      const loaded = this.#loaded;
+      this.#loaded = undefined;
+      const { layers, profile } = loaded ?? (await this.#layers(plugins));
       const graph = buildGraph(plugins, this.#registry.external());
       const resolved = this.#resolve(layers, profile, plugins);
       // The report of bad config is logged in the format and at the level asked for, if those parsed.

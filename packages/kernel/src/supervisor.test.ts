@@ -204,6 +204,25 @@ describe("run() with WORKERS", () => {
     expect(started).toEqual([]);
   });
 
+  test("web without WORKERS reads its .env files once, not once to look for WORKERS and again to start", async () => {
+    const h = harness();
+    const reads: string[] = [];
+    const runtime: Runtime = {
+      ...h.runtime,
+      readTextFile: async (path) => {
+        reads.push(path);
+        return undefined;
+      },
+    };
+    void createApp({ name: "w", plugins: [web], runtime, env: { LOG_FORMAT: "json" }, envDir: "/nowhere" }).run({
+      argv: ["web"],
+    });
+    await h.until(() => h.lines.some((l) => l.message === "app ready"));
+    expect(reads.filter((path) => path.endsWith("/.env")).length).toBe(1);
+    h.signal("SIGTERM");
+    expect(await h.exited).toBe(0);
+  });
+
   test("WORKERS=2 beside an invalid setting: one process reports every problem once and exits 78", async () => {
     const h = harness();
     void createApp({ name: "w", plugins: [web], runtime: h.runtime, env: { WORKERS: "2", PORT: "no" } }).run({
