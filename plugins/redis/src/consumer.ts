@@ -62,7 +62,6 @@ export interface ConsumerSetup {
   readonly options: ConsumeOptions;
   readonly blockMs: number;
   readonly logger: Logger | undefined;
-  readonly count: ((outcome: "ack" | "retry" | "dead") => void) | undefined;
   readonly onStopped: () => void;
 }
 
@@ -315,27 +314,20 @@ export class RedisConsumer implements Consumer {
     }
     const { message } = held;
     let args: string[];
-    let outcome: "ack" | "retry" | "dead";
     if (error === undefined) {
       args = ["ack"];
-      outcome = "ack";
     } else {
       const reason = errorText(error);
       const n = String(message.maxAttempts);
       if (message.attempt >= message.maxAttempts) {
         args = ["dead", String(message.attempt), "0", n, held.envelope, reason];
-        outcome = "dead";
       } else {
         const delay = Math.max(0, Math.ceil(this.#backoff(message.attempt)));
         args = ["retry", String(message.attempt), String(delay), n, held.envelope, reason];
-        outcome = "retry";
         if (delay > 0) this.maintainIn(delay);
       }
     }
-    const work = this.#settle(held.entryId, args, held).then((settled) => {
-      if (settled) this.#setup.count?.(outcome);
-      done();
-    });
+    const work = this.#settle(held.entryId, args, held).then(done);
     this.#track(work);
   }
 
@@ -454,7 +446,6 @@ export class RedisConsumer implements Consumer {
           redelivered: reclaimed,
           dead_lettered: dead,
         });
-        for (let i = 0; i < (dead ?? 0); i++) this.#setup.count?.("dead");
       }
       if (lost) {
         logger?.error("redis Queue: messages were deleted from the stream while a consumer held them: they are lost", {

@@ -5,7 +5,6 @@ import {
   definePlugin,
   EventLog,
   Lock,
-  Meter,
   type Plugin,
   Queue,
   RateLimitStore,
@@ -74,8 +73,6 @@ export function redis(options: RedisOptions = {}): Plugin {
     config: redisConfig,
     options,
     optional: [Tracer],
-    // The metrics plugin may read queue depth, so it starts after this one: look the Meter up late.
-    late: [Meter],
     provides: [Cache, RateLimitStore, Queue, Lock, EventLog, Connection],
     async start({ config, profile, logger, find, provide, onDrain, onStop }) {
       if (config.REDIS_URL === undefined) {
@@ -105,7 +102,7 @@ export function redis(options: RedisOptions = {}): Plugin {
       // Registered first, so it runs last: after the queue's consumers have stopped.
       onStop(() => connection.close());
       await checkEviction(connection, profile === "production", (message) => logger.warn(message));
-      const queue = redisQueue(connection, { logger, meter: () => find(Meter) });
+      const queue = redisQueue(connection, { logger });
       provide(Queue, queue);
       provide(Cache, redisCache(connection, { defaultTtlMs: config.REDIS_TTL && config.REDIS_TTL * 1000 }));
       provide(RateLimitStore, redisRateLimitStore(connection));

@@ -5,13 +5,11 @@ import type {
   Json,
   Logger,
   MessageHandler,
-  Meter,
   Queue,
   QueueMessage,
   QueueStats,
   StopOptions,
 } from "@twelvefold/kernel";
-import { metricNames } from "@twelvefold/kernel";
 import type { RedisConnection } from "./connection.ts";
 import { fieldMap, GROUP, RedisConsumer, type TopicKeys, toMessage } from "./consumer.ts";
 import { scheduleScript, statsScript } from "./queue-scripts.ts";
@@ -20,11 +18,6 @@ import { scheduleScript, statsScript } from "./queue-scripts.ts";
 export interface RedisQueueOptions {
   /** Where lost and reclaimed messages are reported. */
   readonly logger?: Logger;
-  /**
-   * Settled jobs are counted in `queue_jobs_total{topic,outcome}` once this returns a Meter
-   * (a function, since the metrics plugin may start after the queue).
-   */
-  readonly meter?: () => Meter | undefined;
   /** How long one blocking read waits for a message before it is sent again (default 2 000 ms). */
   readonly blockMs?: number;
 }
@@ -74,21 +67,11 @@ class RedisQueueImpl implements RedisQueue {
   readonly #connection: RedisConnection;
   readonly #options: RedisQueueOptions;
   readonly #consumers = new Set<RedisConsumer>();
-  #jobs: ReturnType<Meter["counter"]> | undefined;
   #closed: Promise<void> | undefined;
 
   constructor(connection: RedisConnection, options: RedisQueueOptions) {
     this.#connection = connection;
     this.#options = options;
-  }
-
-  #count(topic: string, outcome: "ack" | "retry" | "dead"): void {
-    this.#jobs ??= this.#options.meter?.()?.counter({
-      name: metricNames.queueJobs,
-      help: "Queue jobs settled, by topic and outcome (ack, retry, dead).",
-      labelNames: ["topic", "outcome"],
-    });
-    this.#jobs?.inc({ topic, outcome });
   }
 
   #keys(topic: string): TopicKeys {
@@ -140,7 +123,6 @@ class RedisQueueImpl implements RedisQueue {
       options,
       blockMs: this.#options.blockMs ?? 2_000,
       logger: this.#options.logger,
-      count: this.#options.meter ? (outcome) => this.#count(topic, outcome) : undefined,
       onStopped: () => this.#consumers.delete(consumer),
     });
     this.#consumers.add(consumer);
