@@ -150,8 +150,7 @@ try {
   for (const line of output.split("\n")) {
     const match = /^(.+?)\((\d+),(\d+)\): (error .*)$/.exec(line);
     if (!match) {
-      if (line.trim() !== "" && !line.startsWith(" ")) console.log(line);
-      else if (line.trim() !== "") console.log(line);
+      if (line.trim() !== "") console.log(line);
       continue;
     }
     const [, file = "", row = "0", , message = ""] = match;

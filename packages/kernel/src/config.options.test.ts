@@ -126,6 +126,9 @@ describe("options, the top config layer", () => {
       .start()
       .catch((e: unknown) => e)) as ConfigError;
     expect(error.issues).toEqual([expect.objectContaining({ name: "PROT", source: "options", plugin: "server" })]);
+    expect(error.message).toContain(
+      'PROT (server): expected one of the settings "server" declares, got an option of that name [from options]',
+    );
   });
 });
 

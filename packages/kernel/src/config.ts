@@ -334,8 +334,8 @@ export function resolveConfig(
         issues.push({
           plugin,
           name,
-          expected: `a setting of ${quote(plugin)}, which has no such setting`,
-          received: "an option",
+          expected: `one of the settings ${quote(plugin)} declares`,
+          received: `an option of that name`,
           source: OPTIONS_LAYER,
         });
       }

@@ -13,7 +13,7 @@ export interface Started extends PluginHooks {
 }
 
 /** Thrown into a start that a shutdown interrupted; not a failure of the plugin. */
-export class StartInterrupted extends Error {
+class StartInterrupted extends Error {
   override name = "StartInterrupted";
 }
 
