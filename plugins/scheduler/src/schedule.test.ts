@@ -318,8 +318,8 @@ describe("failures", () => {
     expect(failed).toMatchObject({ level: "error", job: "flaky", outcome: "error" });
     expect(JSON.stringify(failed?.error)).toContain("upstream said no");
     expect(counted.filter(([name]) => name === "scheduler_runs_total").map(([, l]) => l)).toEqual([
-      { job: "flaky", outcome: "error" },
-      { job: "flaky", outcome: "ok" },
+      { cron_job: "flaky", outcome: "error" },
+      { cron_job: "flaky", outcome: "ok" },
     ]);
     await r.schedule.drain(AbortSignal.timeout(1000));
   });

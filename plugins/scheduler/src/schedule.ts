@@ -244,7 +244,7 @@ export class Schedule {
           missed,
           scheduled_at: due.toISOString(),
         });
-        this.#metrics?.skipped.inc({ job: entry.job.name, reason: "behind" }, missed);
+        this.#metrics?.skipped.inc({ cron_job: entry.job.name, reason: "behind" }, missed);
       }
       cursor = missed >= MAX_OCCURRENCES ? now : due.getTime();
       this.#track(this.#occur(entry, due, "schedule"));
@@ -274,7 +274,7 @@ export class Schedule {
       lease = await lock.acquire(`${keyPrefix}:${entry.job.name}:${scheduledAt.toISOString()}`, entry.ttlMs);
     } catch (error) {
       logger.error("occurrence lock failed: run skipped", { ...fields, error });
-      this.#metrics?.skipped.inc({ job: entry.job.name, reason: "lock_error" });
+      this.#metrics?.skipped.inc({ cron_job: entry.job.name, reason: "lock_error" });
       return;
     }
     // Another replica fired it; the lock is left to expire, so a lagging clock cannot fire it again.
@@ -297,7 +297,7 @@ export class Schedule {
     const fields = { job: name, scheduled_at: scheduledAt.toISOString(), trigger };
     const skip = (where: string, extra: Record<string, unknown> = {}) => {
       logger.warn(`run skipped: the previous run is still going${where}`, { ...fields, ...extra });
-      this.#metrics?.skipped.inc({ job: name, reason: "overlap" });
+      this.#metrics?.skipped.inc({ cron_job: name, reason: "overlap" });
       return undefined;
     };
     const previous = entry.running;
@@ -311,7 +311,7 @@ export class Schedule {
     } catch (error) {
       entry.running = undefined;
       logger.error("running lock failed: run skipped", { ...fields, error });
-      this.#metrics?.skipped.inc({ job: name, reason: "lock_error" });
+      this.#metrics?.skipped.inc({ cron_job: name, reason: "lock_error" });
       return undefined;
     }
     if (runLease === undefined) {
@@ -372,8 +372,8 @@ export class Schedule {
       entry.running = undefined;
     }
     const durationMs = clock.now() - startedAt;
-    this.#metrics?.runs.inc({ job: job.name, outcome });
-    this.#metrics?.duration.observe({ job: job.name }, durationMs / 1000);
+    this.#metrics?.runs.inc({ cron_job: job.name, outcome });
+    this.#metrics?.duration.observe({ cron_job: job.name }, durationMs / 1000);
     const fields = {
       job: job.name,
       scheduled_at: scheduledAt.toISOString(),
@@ -406,14 +406,15 @@ export class Schedule {
     return done;
   }
 
+  // The label is `cron_job`, not `job`: Prometheus keeps `job` for the scrape job and would store ours as `exported_job`.
   #registerMetrics(meter: Meter): Metrics {
     meter.gauge({
       name: "scheduler_next_run_timestamp_seconds",
       help: "When each job runs next, in Unix seconds.",
-      labelNames: ["job"],
+      labelNames: ["cron_job"],
       collect: (gauge) => {
         for (const status of this.jobs()) {
-          if (status.next) gauge.set({ job: status.name }, status.next.getTime() / 1000);
+          if (status.next) gauge.set({ cron_job: status.name }, status.next.getTime() / 1000);
         }
       },
     });
@@ -421,18 +422,18 @@ export class Schedule {
       runs: meter.counter({
         name: "scheduler_runs_total",
         help: "Scheduled job runs, by job and outcome (ok, error, timeout, aborted).",
-        labelNames: ["job", "outcome"],
+        labelNames: ["cron_job", "outcome"],
       }),
       duration: meter.histogram({
         name: "scheduler_run_duration_seconds",
         help: "Time a scheduled job run took, by job, in seconds.",
-        labelNames: ["job"],
+        labelNames: ["cron_job"],
         buckets: DURATION_BUCKETS,
       }),
       skipped: meter.counter({
         name: "scheduler_skipped_total",
         help: "Occurrences not run, by job and reason (overlap, behind, lock_error).",
-        labelNames: ["job", "reason"],
+        labelNames: ["cron_job", "reason"],
       }),
     };
   }
