@@ -1,14 +1,14 @@
 // The engine on the memory adapters, driven by hand: an attempt is stopped at a chosen point, as
 // a worker dying there would leave it, and the next attempt must carry the run on from the log.
 import { describe, expect, test } from "bun:test";
-import { createLogger, type EventLog } from "@twelvefold/kernel";
+import { createLogger, type EventLog, token } from "@twelvefold/kernel";
 import { memoryCache, memoryEventLog, memoryLock } from "@twelvefold/kernel/memory";
 import { cacheToolResults, localModel, runAgent } from "@twelvefold/llm";
 import { clientText, memoryTool } from "../test/helpers.ts";
 import { approvalSigner } from "./approval.ts";
 import { RunEngine } from "./engine.ts";
 import { parseEvent, runLog } from "./events.ts";
-import type { AgentLoop, LoopTool } from "./loop.ts";
+import type { AgentLoop, RunTools } from "./loop.ts";
 import { createRuns } from "./runs.ts";
 
 const logger = createLogger({ level: "silent", write: () => {} });
@@ -22,7 +22,7 @@ interface Rig {
 
 /** An engine over memory adapters with the llm plugin's loop and local model; `log` may be wrapped. */
 async function rig(options: {
-  tools?: readonly LoopTool[];
+  tools?: RunTools;
   wrapLog?: (log: EventLog) => EventLog;
   tokenDelayMs?: number;
   maxSteps?: number;
@@ -241,6 +241,21 @@ describe("a run carries on from its log after its worker stopped", () => {
     await expect(
       slow.engine.run(busy, { signal: new AbortController().signal, attempt: 1, maxAttempts: 5 }),
     ).resolves.toBeUndefined();
+  });
+
+  test("tools made per run, on an engine wired by hand without services, find nothing and get a clear error", async () => {
+    const Missing = token<object>("test/Missing");
+    const found: unknown[] = [];
+    const r = await rig({
+      tools: (run, { find, get }) => {
+        found.push(run.user, find(Missing));
+        get(Missing);
+        return [];
+      },
+    });
+    const runId = await r.start("hello");
+    await expect(attempt(r.engine, runId, 1)).rejects.toThrow('agent: no service "test/Missing" for the run\'s tools');
+    expect(found).toEqual(["ada", undefined]);
   });
 
   test("a model that keeps failing: retried while attempts remain, then the run ends with failed", async () => {

@@ -20,7 +20,7 @@ import { agentErrors } from "./errors.ts";
 import { controlLog, parseEvent, type RunEvent, type RunUsage, runLog } from "./events.ts";
 import type { AgentLoop, LoopTool, LoopToolContext, RunTools } from "./loop.ts";
 import { replayModel } from "./replay.ts";
-import { loadState, messagesSoFar, type RunState, turnWasCut } from "./state.ts";
+import { freshTurn, loadState, messagesSoFar, type RunState, turnWasCut } from "./state.ts";
 
 /** What a run's attempt is told by whoever hands it the job (the worker). */
 export interface AttemptContext {
@@ -187,22 +187,11 @@ export class RunEngine {
       const text = state.answer ?? "";
       return this.#finish(runId, state, { type: "done", reason, text, steps: state.nextStep, usage: state.usage });
     }
-    if (turnWasCut(state.turn)) {
+    // A turn cut mid-stream runs again; so does a finished one when there is no model to replay it through.
+    if (turnWasCut(state.turn) || (state.turn.finished !== undefined && setup.model === undefined)) {
       const { step } = state.turn;
       await this.#append(runId, { type: "reset", step, reason: "the worker running this step stopped: it runs again" });
-      state.turn = { ...state.turn, text: "", calls: [], results: new Set(), requested: new Set() };
-    }
-    if (state.turn.finished !== undefined && setup.model === undefined) {
-      // No model to replay the finished turn through: the loop asks its own again, after a reset.
-      await this.#append(runId, { type: "reset", step: state.turn.step, reason: "the turn runs again on resume" });
-      state.turn = {
-        ...state.turn,
-        text: "",
-        calls: [],
-        finished: undefined,
-        results: new Set(),
-        requested: new Set(),
-      };
+      state.turn = freshTurn(step);
     }
     const turn = state.turn;
     const replaying = turn.finished === undefined ? undefined : { ...turn, finished: turn.finished };

@@ -1,7 +1,18 @@
 import { describe, expect, test } from "bun:test";
 import { http } from "@twelvefold/http";
-import { type ChatMessage, ConfigError, definePlugin, type Plugin, token, worker } from "@twelvefold/kernel";
-import { Agent, calculator, defineTool, llm } from "@twelvefold/llm";
+import {
+  type ChatMessage,
+  ChatModel,
+  type ChatRequest,
+  ConfigError,
+  definePlugin,
+  override,
+  type Plugin,
+  Queue,
+  token,
+  worker,
+} from "@twelvefold/kernel";
+import { Agent, calculator, defineTool, llm, localModel } from "@twelvefold/llm";
 import { pluginContract, testApp } from "@twelvefold/testing";
 import * as v from "valibot";
 import { clientText, eventsOf, memoryTool, readFrames, startRoute } from "../test/helpers.ts";
@@ -185,5 +196,70 @@ describe("the agent plugin's setup", () => {
     expect((await t.fetch(`/agent/runs/${crypto.randomUUID()}/events`)).status).toBe(404);
     const problem = (await (await t.fetch(`/agent/runs/${crypto.randomUUID()}/events`)).json()) as { code: string };
     expect(problem.code).toBe("TF_HTTP_NOT_FOUND");
+  });
+});
+
+describe("instructions and input", () => {
+  test("a run starts with the instructions, then the conversation's history, then its input; the JSON answer carries the saved id", async () => {
+    const Conversations = token<ConversationStore>("test/Conversations");
+    let saves = 0;
+    const store: ConversationStore = {
+      async load(conversation) {
+        expect(conversation).toBe("s-1");
+        return [
+          { role: "user", content: "My name is Ada." },
+          { role: "assistant", content: "Hello Ada." },
+        ];
+      },
+      async save() {
+        saves++;
+        return { messageId: `m-${saves}` };
+      },
+    };
+    const seen: ChatRequest[] = [];
+    const local = localModel();
+    const spy: ChatModel = {
+      ...local,
+      complete: (request, options) => local.complete(request, options),
+      stream(request, options) {
+        seen.push({ ...request, messages: [...request.messages] });
+        return local.stream(request, options);
+      },
+    };
+    const conversations = definePlugin({
+      name: "conversations",
+      provides: [Conversations],
+      start: ({ provide }) => provide(Conversations, store),
+    });
+    await using t = await testApp({
+      plugins: [
+        http(),
+        llm(),
+        worker(),
+        conversations,
+        agent({ loop: Agent, conversations: Conversations, instructions: "Be brief." }),
+      ],
+      overrides: [override(ChatModel, spy)],
+      env: quiet,
+    });
+    const runs = t.get(AgentRuns);
+    const { runId } = await runs.start({ user: "ada", text: "hello", conversation: "s-1" });
+    const body = (await (await runs.respond(new Request("http://x/"), runId)).json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ status: "done", response: "Hello from the local model!", message_id: "m-1" });
+    expect(seen[0]?.messages).toEqual([
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "My name is Ada." },
+      { role: "assistant", content: "Hello Ada." },
+      { role: "user", content: "hello" },
+    ]);
+    expect(saves).toBe(1);
+  });
+
+  test("start refuses a run without a user or without input, and enqueues nothing", async () => {
+    await using t = await boot([agent({ loop: Agent })]);
+    const runs = t.get(AgentRuns);
+    await expect(runs.start({ user: "", text: "hi" })).rejects.toThrow("agent: a run needs a user");
+    await expect(runs.start({ user: "ada" })).rejects.toThrow("agent: a run needs text or messages");
+    expect((await t.get(Queue).stats("agent.runs")).ready).toBe(0);
   });
 });

@@ -58,7 +58,8 @@ export interface RunState {
   lastControlId: string | undefined;
 }
 
-function freshTurn(step: number): Turn {
+/** A turn with nothing in it yet. */
+export function freshTurn(step: number): Turn {
   return { step, text: "", calls: [], finished: undefined, results: new Set(), requested: new Set() };
 }
 
