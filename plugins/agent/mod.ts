@@ -12,7 +12,7 @@
  * @example
  * ```ts
  * import { agent, AgentRuns } from "@twelvefold/agent";
- * import { HttpApp, http } from "@twelvefold/http";
+ * import { eventStream, HttpApp, http } from "@twelvefold/http";
  * import { createApp, definePlugin, worker } from "@twelvefold/kernel";
  * import { Agent, calculator, llm } from "@twelvefold/llm";
  *
@@ -23,15 +23,14 @@
  *     const runs = get(AgentRuns);
  *     get(HttpApp).post("/chat", async (c) => {
  *       const { runId } = await runs.start({ user: "ada", text: (await c.req.json()).text });
- *       return runs.respond(c.req.raw, runId); // JSON, or the resumable SSE stream
+ *       if (c.req.header("accept") !== "text/event-stream") return runs.respond(c.req.raw, runId); // JSON
+ *       return eventStream(c, (stream) => runs.pipe(runId, stream), { retryMs: runs.retryMs });
  *     });
  *   },
  * });
  *
- * await createApp({
- *   name: "assistant",
- *   plugins: [http(), llm(), worker(), agent({ loop: Agent, tools: [calculator()] }), chat],
- * }).run();
+ * const runs = agent({ loop: Agent, tools: [calculator()], routes: { app: HttpApp, eventStream } });
+ * await createApp({ name: "assistant", plugins: [http(), llm(), worker(), runs, chat] }).run();
  * ```
  */
 export { type ApprovalRequest, type ApprovalSigner, approvalSigner } from "./src/approval.ts";
@@ -58,4 +57,10 @@ export type {
   RunTools,
 } from "./src/loop.ts";
 export { AgentEngine, type AgentOptions, AgentRuns, agent } from "./src/plugin.ts";
-export type { Decision, EventsOptions, RunResult, StartOptions } from "./src/runs.ts";
+export type {
+  AgentRoutes,
+  EventStreamWriter,
+  RouteApp,
+  RouteContext,
+} from "./src/routes.ts";
+export type { Decision, EventsOptions, RunResult, RunStream, StartOptions } from "./src/runs.ts";

@@ -31,8 +31,6 @@ export const agentConfig = defineConfig(
     AGENT_WAIT_MS: v.optional(env.integer({ min: 1 }), "15000"),
     /** The `retry:` a stream ends with when its web replica drains: the client reconnects after it, in ms. */
     AGENT_SSE_RETRY_MS: v.optional(env.integer({ min: 0 }), "1000"),
-    /** A comment line on an idle stream this often, so proxies and the runtime keep it open, in ms. */
-    AGENT_SSE_KEEPALIVE_MS: v.optional(env.integer({ min: 100 }), "5000"),
   },
   { production: { SECRET_KEY: secret(env.string({ minLength: 32 })) } },
 );

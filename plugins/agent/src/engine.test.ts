@@ -62,9 +62,7 @@ async function rig(options: {
     maxRunsPerUser: 0,
     runTtlMs: 60_000,
     waitMs: 1_000,
-    keepAliveMs: 5_000,
     retryMs: 1_000,
-    draining: new AbortController().signal,
   });
   return {
     log: real,

@@ -15,13 +15,13 @@ import {
 import { Agent, calculator, defineTool, llm, localModel } from "@twelvefold/llm";
 import { pluginContract, testApp } from "@twelvefold/testing";
 import * as v from "valibot";
-import { clientText, eventsOf, memoryTool, readFrames, startRoute } from "../test/helpers.ts";
+import { clientText, eventsOf, memoryTool, readFrames, routes, startRoute } from "../test/helpers.ts";
 import type { ConversationStore, Exchange } from "./conversation.ts";
 import { AgentEngine, AgentRuns, agent } from "./plugin.ts";
 
 const quiet = { LOG_LEVEL: "warn", PORT: "0", HOST: "127.0.0.1" };
 
-pluginContract(() => agent({ loop: Agent, tools: [calculator()] }), {
+pluginContract(() => agent({ loop: Agent, routes, tools: [calculator()] }), {
   plugins: [llm(), worker()],
   badEnv: { AGENT_MAX_STEPS: "0", AGENT_MAX_RUNS_PER_USER: "many" },
 });
@@ -32,7 +32,7 @@ function boot(plugins: readonly Plugin[], env: Record<string, string> = {}) {
 
 describe("a run through web, queue, worker and event log, in one process on the memory adapters", () => {
   test("JSON: the answer, the usage and the run id once the run is done", async () => {
-    await using t = await boot([agent({ loop: Agent, tools: [calculator()] })]);
+    await using t = await boot([agent({ loop: Agent, routes, tools: [calculator()] })]);
     const response = await t.fetch("/runs", { method: "POST", body: JSON.stringify({ text: "What is 6 * 7?" }) });
     expect(response.status).toBe(200);
     const body = (await response.json()) as { run_id: string; status: string; response: string; usage: object };
@@ -42,7 +42,7 @@ describe("a run through web, queue, worker and event log, in one process on the 
   });
 
   test("SSE: every event has an id, the tool round trip shows, and the stream ends with done", async () => {
-    await using t = await boot([agent({ loop: Agent, tools: [calculator()] })]);
+    await using t = await boot([agent({ loop: Agent, routes, tools: [calculator()] })]);
     const response = await t.fetch("/runs", {
       method: "POST",
       headers: { accept: "text/event-stream" },
@@ -66,7 +66,7 @@ describe("a run through web, queue, worker and event log, in one process on the 
 
   test("a side-effect tool runs once, and the conversation seam is optional", async () => {
     const memory = memoryTool();
-    await using t = await boot([agent({ loop: Agent, tools: [memory.tool] })]);
+    await using t = await boot([agent({ loop: Agent, routes, tools: [memory.tool] })]);
     const response = await t.fetch("/runs", {
       method: "POST",
       body: JSON.stringify({ text: "Remember that the sky is green." }),
@@ -140,14 +140,14 @@ describe("the conversation seam", () => {
 
 describe("the agent plugin's setup", () => {
   test("approval naming a tool that is not given is refused when the plugin is made", () => {
-    expect(() => agent({ loop: Agent, tools: [calculator()], approval: ["send_mail"] })).toThrow(
+    expect(() => agent({ loop: Agent, routes, tools: [calculator()], approval: ["send_mail"] })).toThrow(
       'agent: approval names tools that are not given: "send_mail"',
     );
   });
 
   test("a bad route prefix is a config problem reported before anything starts", async () => {
     const t = await testApp({
-      plugins: [llm(), agent({ loop: Agent, AGENT_ROUTE_PREFIX: "runs/" })],
+      plugins: [llm(), agent({ loop: Agent, routes, AGENT_ROUTE_PREFIX: "runs/" })],
       env: quiet,
       start: false,
     });
@@ -159,7 +159,7 @@ describe("the agent plugin's setup", () => {
 
   test("production requires a SECRET_KEY of 32 characters; elsewhere a missing one is a warning", async () => {
     const production = await testApp({
-      plugins: [llm({ LLM_PROVIDER: "local" }), agent({ loop: Agent })],
+      plugins: [llm({ LLM_PROVIDER: "local" }), agent({ loop: Agent, routes })],
       env: { ...quiet, ENVIRONMENT: "production", SECRET_KEY: "short" },
       process: "web",
       start: false,
@@ -168,13 +168,13 @@ describe("the agent plugin's setup", () => {
     await production.stop();
     expect((error as ConfigError).issues?.map((i) => i.name)).toContain("SECRET_KEY");
 
-    await using t = await testApp({ plugins: [llm(), agent({ loop: Agent })], env: { LOG_LEVEL: "warn" } });
+    await using t = await testApp({ plugins: [llm(), agent({ loop: Agent, routes })], env: { LOG_LEVEL: "warn" } });
     expect(t.logs.some((l) => l.level === "warn" && String(l.message).includes("SECRET_KEY is not set"))).toBe(true);
   });
 
   test("a worker without the agent loop refuses to start, naming what is missing", async () => {
     const t = await testApp({
-      plugins: [worker(), agent({ loop: Agent })],
+      plugins: [worker(), agent({ loop: Agent, routes })],
       env: quiet,
       process: "worker",
       start: false,
@@ -185,14 +185,14 @@ describe("the agent plugin's setup", () => {
   });
 
   test("a web process needs no loop: it serves runs, and running one there says where runs run", async () => {
-    await using t = await testApp({ plugins: [http(), agent({ loop: Agent })], env: quiet, process: "web" });
+    await using t = await testApp({ plugins: [http(), agent({ loop: Agent, routes })], env: quiet, process: "web" });
     const { runId } = await t.get(AgentRuns).start({ user: "ada", text: "hello" });
     const attempt = t.get(AgentEngine).run(runId, { signal: new AbortController().signal, attempt: 5, maxAttempts: 5 });
     await expect(attempt).rejects.toThrow("runs run in a worker process");
   });
 
   test("AGENT_ROUTE_PREFIX empty mounts no routes", async () => {
-    await using t = await boot([agent({ loop: Agent, AGENT_ROUTE_PREFIX: "" })]);
+    await using t = await boot([agent({ loop: Agent, routes, AGENT_ROUTE_PREFIX: "" })]);
     expect((await t.fetch(`/agent/runs/${crypto.randomUUID()}/events`)).status).toBe(404);
     const problem = (await (await t.fetch(`/agent/runs/${crypto.randomUUID()}/events`)).json()) as { code: string };
     expect(problem.code).toBe("TF_HTTP_NOT_FOUND");
@@ -237,7 +237,7 @@ describe("instructions and input", () => {
         llm(),
         worker(),
         conversations,
-        agent({ loop: Agent, conversations: Conversations, instructions: "Be brief." }),
+        agent({ loop: Agent, routes, conversations: Conversations, instructions: "Be brief." }),
       ],
       overrides: [override(ChatModel, spy)],
       env: quiet,
@@ -256,7 +256,7 @@ describe("instructions and input", () => {
   });
 
   test("start refuses a run without a user or without input, and enqueues nothing", async () => {
-    await using t = await boot([agent({ loop: Agent })]);
+    await using t = await boot([agent({ loop: Agent, routes })]);
     const runs = t.get(AgentRuns);
     await expect(runs.start({ user: "", text: "hi" })).rejects.toThrow("agent: a run needs a user");
     await expect(runs.start({ user: "ada" })).rejects.toThrow("agent: a run needs text or messages");

@@ -4,7 +4,6 @@ import {
   defineJob,
   definePlugin,
   EventLog,
-  HttpRoutes,
   Lock,
   type Plugin,
   Queue,
@@ -20,7 +19,7 @@ import type { ConversationStore } from "./conversation.ts";
 import { RunEngine } from "./engine.ts";
 import { agentErrors } from "./errors.ts";
 import type { AgentLoop, RunTools } from "./loop.ts";
-import { mountRoutes } from "./routes.ts";
+import { type AgentRoutes, mountRoutes, type RouteContext } from "./routes.ts";
 import { createRuns, type AgentRuns as Runs } from "./runs.ts";
 
 /** The runs API: see {@link Runs}. */
@@ -33,7 +32,7 @@ export const AgentRuns = token<AgentRuns>("twelvefold/agent/AgentRuns");
 export const AgentEngine = token<RunEngine>("twelvefold/agent/RunEngine");
 
 /** Options of {@link agent}: config values that win over the environment, and the run's parts. */
-export interface AgentOptions extends ConfigOptions<typeof agentConfig> {
+export interface AgentOptions<C extends RouteContext = RouteContext> extends ConfigOptions<typeof agentConfig> {
   /** The agent loop's token: the llm plugin's `Agent` (`agent({ loop: Agent })`). */
   readonly loop: Token<AgentLoop>;
   /**
@@ -48,6 +47,11 @@ export interface AgentOptions extends ConfigOptions<typeof agentConfig> {
   readonly instructions?: string;
   /** Where the app keeps its conversations; without it a run sees only its own input. */
   readonly conversations?: Token<ConversationStore>;
+  /**
+   * Mounts the run routes under AGENT_ROUTE_PREFIX in web processes: the http plugin's app token
+   * and event-stream writer, `{ app: HttpApp, eventStream }` (plugins never import each other).
+   */
+  readonly routes?: AgentRoutes<C>;
 }
 
 /**
@@ -55,23 +59,29 @@ export interface AgentOptions extends ConfigOptions<typeof agentConfig> {
  * from the EventLog; a worker runs the agent loop and appends every event, checkpointing each
  * finished step, so a worker that dies mid-run leaves the run to the next one, and a client that
  * reconnects, to any replica, gets every event after its Last-Event-ID exactly once. Where the
- * kernel's worker runs, the plugin adds its job (topic AGENT_TOPIC) to it; with the http plugin
- * present it mounts the run routes under AGENT_ROUTE_PREFIX.
+ * kernel's worker runs, the plugin adds its job (topic AGENT_TOPIC) to it; given `routes` (the
+ * http plugin's app and event-stream writer), web processes serve the run routes under
+ * AGENT_ROUTE_PREFIX.
  *
  * @example
  * ```ts
  * import { Agent, llm } from "@twelvefold/llm";
+ * import { eventStream, HttpApp, http } from "@twelvefold/http";
  * import { agent, AgentRuns } from "@twelvefold/agent";
  *
- * const app = createApp({
- *   name: "assistant",
- *   plugins: [http(), redis(), llm(), agent({ loop: Agent, tools: [calculator, sendMail], approval: ["send_mail"] }), chat],
+ * const runsPlugin = agent({
+ *   loop: Agent,
+ *   tools: [calculator(), sendMail],
+ *   approval: ["send_mail"],
+ *   routes: { app: HttpApp, eventStream },
  * });
- * // in a route: const { runId } = await get(AgentRuns).start({ user, text }); return get(AgentRuns).stream(runId);
+ * const app = createApp({ name: "assistant", plugins: [http(), redis(), llm(), worker(), runsPlugin, chat] });
+ * // in a route: const { runId } = await get(AgentRuns).start({ user, text });
+ * // return eventStream(c, (stream) => get(AgentRuns).pipe(runId, stream), { retryMs: get(AgentRuns).retryMs });
  * ```
  */
-export function agent(options: AgentOptions): Plugin {
-  const { loop, tools = [], approval = [], instructions, conversations, ...settings } = options;
+export function agent<C extends RouteContext>(options: AgentOptions<C>): Plugin {
+  const { loop, tools = [], approval = [], instructions, conversations, routes, ...settings } = options;
   const listed = typeof tools === "function" ? undefined : tools;
   const unknown = listed ? approval.filter((name) => !listed.some((tool) => tool.name === name)) : [];
   if (unknown.length > 0) {
@@ -85,10 +95,17 @@ export function agent(options: AgentOptions): Plugin {
     options: settings,
     check: checkAgentConfig,
     requires: [EventLog, Queue, Lock],
-    optional: [loop, ChatModel, HttpRoutes, WorkerJobs, Tracer, ...(conversations ? [conversations] : [])],
+    optional: [
+      loop,
+      ChatModel,
+      WorkerJobs,
+      Tracer,
+      ...(conversations ? [conversations] : []),
+      ...(routes ? [routes.app] : []),
+    ],
     provides: [AgentRuns, AgentEngine],
     processes: ["web", "worker"],
-    async start({ config, get, find, provide, lifecycle, logger, processes }) {
+    async start({ config, get, find, provide, logger, processes }) {
       let secretKey = config.SECRET_KEY;
       if (secretKey === undefined) {
         // Production requires SECRET_KEY (the schema says so); elsewhere one process signs and checks alone.
@@ -120,9 +137,7 @@ export function agent(options: AgentOptions): Plugin {
         maxRunsPerUser: config.AGENT_MAX_RUNS_PER_USER,
         runTtlMs: config.AGENT_RUN_TTL_MS,
         waitMs: config.AGENT_WAIT_MS,
-        keepAliveMs: config.AGENT_SSE_KEEPALIVE_MS,
         retryMs: config.AGENT_SSE_RETRY_MS,
-        draining: lifecycle.draining,
       });
       provide(AgentRuns, runs);
 
@@ -157,9 +172,9 @@ export function agent(options: AgentOptions): Plugin {
       // Where the kernel's worker runs, it consumes the runs' topic; elsewhere (web) runs are only enqueued.
       if (processes.has("worker")) find(WorkerJobs)?.add(job);
 
-      const routes = find(HttpRoutes);
-      if (routes && config.AGENT_ROUTE_PREFIX !== "" && processes.has("web")) {
-        mountRoutes(routes, runs, config.AGENT_ROUTE_PREFIX.replace(/\/+$/, ""));
+      const app = routes && find(routes.app);
+      if (app && config.AGENT_ROUTE_PREFIX !== "" && processes.has("web")) {
+        mountRoutes(app, runs, { prefix: config.AGENT_ROUTE_PREFIX, eventStream: routes.eventStream });
       }
     },
   });

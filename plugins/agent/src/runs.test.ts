@@ -20,7 +20,16 @@ import { Agent, calculator, llm, localModel } from "@twelvefold/llm";
 import { connectRedis, redis } from "@twelvefold/redis";
 import { testApp } from "@twelvefold/testing";
 import { requireService } from "../../../test/services.ts";
-import { clientText, eventsOf, type Frame, memoryTool, readFrames, startRoute, until } from "../test/helpers.ts";
+import {
+  clientText,
+  eventsOf,
+  type Frame,
+  memoryTool,
+  readFrames,
+  routes,
+  startRoute,
+  until,
+} from "../test/helpers.ts";
 import { type AgentOptions, agent } from "./plugin.ts";
 
 const LONG = "Tell me everything you know about the weather in Paris in the spring, please";
@@ -95,7 +104,7 @@ function spyModel(tokenDelayMs: number) {
 
 for (const backend of backends) {
   function boot(
-    options: Partial<AgentOptions> = {},
+    options: Omit<Partial<AgentOptions>, "routes"> = {},
     env: Record<string, string> = {},
     extra: { overrides?: Override[]; plugins?: Plugin[]; process?: "web" } = {},
   ) {
@@ -105,7 +114,7 @@ for (const backend of backends) {
         http(),
         llm(),
         ...(extra.process === "web" ? [] : [worker()]),
-        agent({ loop: Agent, tools: [calculator()], ...options }),
+        agent({ loop: Agent, routes, tools: [calculator()], ...options }),
         startRoute(),
         ...(extra.plugins ?? []),
       ],

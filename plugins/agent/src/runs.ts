@@ -17,7 +17,6 @@ import {
   runLog,
 } from "./events.ts";
 import { takeSlot } from "./slots.ts";
-import { sseResponse } from "./sse.ts";
 import { loadState } from "./state.ts";
 
 /** Options of {@link AgentRuns.start}. */
@@ -30,6 +29,19 @@ export interface StartOptions {
   readonly messages?: readonly ChatMessage[];
   /** The conversation the run belongs to: its history is loaded, and the exchange saved, through the ConversationStore. */
   readonly conversation?: string;
+}
+
+/**
+ * The open stream {@link AgentRuns.pipe} writes a run's events to: the http plugin's
+ * `EventStream` (from `eventStream(c, (stream) => runs.pipe(runId, stream))`) fits it as it is.
+ */
+export interface RunStream {
+  /** The `Last-Event-ID` the client sent on reconnecting. */
+  readonly lastEventId: string | undefined;
+  /** Aborts when the client goes away or the stream ends (at drain, say). */
+  readonly signal: AbortSignal;
+  /** Writes one event; waits while the client reads slower than the run writes. */
+  send(event: { readonly id: string; readonly data: string }): Promise<void>;
 }
 
 /** Options of {@link AgentRuns.events}. */
@@ -70,16 +82,27 @@ export interface AgentRuns {
   events(runId: string, options?: EventsOptions): AsyncGenerator<LoggedEvent>;
   /** Waits until the run ends or waits for an approval. */
   result(runId: string, options?: { readonly signal?: AbortSignal }): Promise<RunResult>;
-  /** The run's events as a resumable SSE response (404 problem for an unknown run, 400 for a bad Last-Event-ID). */
-  stream(runId: string, options?: { readonly lastEventId?: string; readonly signal?: AbortSignal }): Promise<Response>;
+  /**
+   * Refuses, before a stream's headers go out, what a stream of the run could not serve: an
+   * unknown or expired run (404 AgentError) and a Last-Event-ID the log cannot read (400).
+   */
+  check(runId: string, lastEventId?: string): Promise<void>;
+  /**
+   * Writes the run's events to an open event stream, each with its log id as the SSE `id:`, after
+   * the client's Last-Event-ID (or `after`), until the run ends, the client leaves or the stream
+   * is ended at drain. With the http plugin: `eventStream(c, (stream) => runs.pipe(runId, stream),
+   * { retryMs: runs.retryMs })`.
+   */
+  pipe(runId: string, stream: RunStream, options?: { readonly after?: string }): Promise<void>;
+  /** The `retry:` hint, in ms, for streams of runs ended at drain (AGENT_SSE_RETRY_MS). */
+  readonly retryMs: number;
   /** Asks the run to stop: its model call and tools are aborted, and its events end with `cancelled`. */
   cancel(runId: string, options?: { readonly reason?: string }): Promise<void>;
   /** Takes a decision on a signed approval request (403 when forged, altered, expired or for another run) and resumes the run. */
   approve(runId: string, decision: Decision): Promise<{ readonly callId: string }>;
   /**
-   * Answers a request about a run the way a chat route does: the resumable SSE stream when it
-   * accepts `text/event-stream` (with its Last-Event-ID), else, once the run ends or waits for an
-   * approval, JSON `{ run_id, status, response, message_id, usage, approvals }`.
+   * Answers with the run's result as JSON, once it ends or waits for an approval:
+   * `{ run_id, status, response, message_id, usage, approvals, reason }` (the stream is {@link pipe}'s).
    */
   respond(request: Request, runId: string): Promise<Response>;
 }
@@ -94,9 +117,7 @@ export interface RunsSetup {
   readonly maxRunsPerUser: number;
   readonly runTtlMs: number;
   readonly waitMs: number;
-  readonly keepAliveMs: number;
   readonly retryMs: number;
-  readonly draining: AbortSignal;
 }
 
 const PAGE = 500;
@@ -227,25 +248,22 @@ export function createRuns(setup: RunsSetup): AgentRuns {
       }
     },
 
-    async stream(runId, options = {}) {
-      const after = options.lastEventId;
-      await check(runId, after);
-      return sseResponse(
-        async function* source(signal) {
-          const stop = options.signal ? AbortSignal.any([signal, options.signal]) : signal;
-          for await (const event of events(runId, { after, signal: stop })) {
-            const { id, ...shown } = event;
-            yield { id, data: JSON.stringify(shown) };
-          }
-        },
-        {
-          keepAliveMs: setup.keepAliveMs,
-          retryMs: setup.retryMs,
-          draining: setup.draining,
-          headers: { "x-run-id": runId },
-        },
-      );
+    check,
+
+    async pipe(runId, stream, options = {}) {
+      const after = options.after ?? stream.lastEventId;
+      try {
+        for await (const event of events(runId, { after, signal: stream.signal })) {
+          const { id, ...shown } = event;
+          await stream.send({ id, data: JSON.stringify(shown) });
+        }
+      } catch (error) {
+        // The client left, or the stream was ended at drain: the client resumes where it was.
+        if (!stream.signal.aborted) throw error;
+      }
     },
+
+    retryMs: setup.retryMs,
 
     async cancel(runId, options = {}) {
       await check(runId);
@@ -276,10 +294,6 @@ export function createRuns(setup: RunsSetup): AgentRuns {
     },
 
     async respond(request, runId) {
-      if (request.headers.get("accept")?.includes("text/event-stream")) {
-        const lastEventId = request.headers.get("last-event-id") ?? undefined;
-        return api.stream(runId, { lastEventId: lastEventId || undefined, signal: request.signal });
-      }
       const result = await api.result(runId, { signal: request.signal });
       return Response.json(
         {

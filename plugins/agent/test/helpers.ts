@@ -3,7 +3,8 @@
  * key, a route that starts runs, an SSE reader, and the client's view of a stream (text per step,
  * with `reset` applied), which is what "no duplicated text" is measured on.
  */
-import { definePlugin, HttpRoutes, type Plugin } from "@twelvefold/kernel";
+import { eventStream, HttpApp } from "@twelvefold/http";
+import { definePlugin, type Plugin } from "@twelvefold/kernel";
 import { defineTool } from "@twelvefold/llm";
 import * as v from "valibot";
 import { AgentError, problemOf } from "../src/errors.ts";
@@ -46,19 +47,29 @@ export function memoryTool(
   };
 }
 
-/** `POST /runs { text, user? }`: starts a run and answers as a chat route does (JSON or SSE by Accept). */
+/** The http plugin's app and writer, for `agent({ routes })`. */
+export const routes = { app: HttpApp, eventStream };
+
+/**
+ * `POST /runs { text, user? }`: starts a run and answers as a chat route does: the run's SSE
+ * stream (the http plugin's writer) for `Accept: text/event-stream`, else JSON once it is done.
+ */
 export function startRoute(): Plugin {
   return definePlugin({
     name: "start-route",
-    requires: [HttpRoutes, AgentRuns],
+    requires: [HttpApp, AgentRuns],
     processes: ["web"],
     start({ get }) {
       const runs = get(AgentRuns);
-      get(HttpRoutes).add("POST", "/runs", async (request) => {
-        const body = (await request.json()) as { text: string; user?: string };
+      get(HttpApp).post("/runs", async (c) => {
+        const body = (await c.req.json()) as { text: string; user?: string };
         try {
           const { runId } = await runs.start({ user: body.user ?? "ada", text: body.text });
-          return await runs.respond(request, runId);
+          if (!c.req.header("accept")?.includes("text/event-stream")) return await runs.respond(c.req.raw, runId);
+          return eventStream(c, (stream) => runs.pipe(runId, stream), {
+            retryMs: runs.retryMs,
+            headers: { "x-run-id": runId },
+          });
         } catch (error) {
           if (error instanceof AgentError) return problemOf(error);
           throw error;

@@ -10,7 +10,7 @@ import { Agent, defineTool, llm } from "@twelvefold/llm";
 import { redis } from "@twelvefold/redis";
 import * as v from "valibot";
 import { agent } from "../src/plugin.ts";
-import { startRoute } from "./helpers.ts";
+import { routes, startRoute } from "./helpers.ts";
 
 const role = (process.argv[2] ?? "web") as ProcessType;
 let services: { readonly lock: Lock; readonly log: EventLog } | undefined;
@@ -42,5 +42,5 @@ const remember = defineTool({
 await createApp({
   name: "agent-durability",
   process: role,
-  plugins: [redis(), http(), llm(), worker(), effects, agent({ loop: Agent, tools: [remember] }), startRoute()],
+  plugins: [redis(), http(), llm(), worker(), effects, agent({ loop: Agent, tools: [remember], routes }), startRoute()],
 }).run();
