@@ -180,7 +180,7 @@ for (const backend of backends) {
         await readFrames(response, {
           onFrame: (frame) => {
             frames.push(frame);
-            if (eventsOf(frames).length === 3) stopping = a.stop();
+            if (stopping === undefined && eventsOf(frames).length === 3) stopping = a.stop();
           },
         });
         expect(frames.at(-1)).toEqual({ retry: 250 });
