@@ -24,6 +24,8 @@ export interface SmokeOptions {
   readonly readyTimeoutMs?: number;
   /** The paths that must answer 200 (default /livez, /readyz and /health). */
   readonly probes?: readonly string[];
+  /** The admin command and its arguments (default: `config`); ignored for the other types. */
+  readonly args?: readonly string[];
   /** Paths asked once the probes pass, whatever they answer: work for the process to do (a traced request). */
   readonly requests?: readonly string[];
 }
@@ -91,7 +93,12 @@ export async function smokeBundle(dir: string, type: BundleType, options: SmokeO
   const text: string[] = [];
   const { promise: listening, resolve: onListening } = Promise.withResolvers<number | undefined>();
   const child = Bun.spawn(
-    ["bun", ...(options.bunArgs ?? []), resolve(dir, `${type}.js`), ...(type === "admin" ? ["config"] : [])],
+    [
+      "bun",
+      ...(options.bunArgs ?? []),
+      resolve(dir, `${type}.js`),
+      ...(type === "admin" ? (options.args ?? ["config"]) : []),
+    ],
     {
       cwd,
       env: {

@@ -12,6 +12,7 @@ import { parse } from "yaml";
 import { type BundleType, bundleTypes } from "../../build/build.ts";
 import { smokeBundle } from "../../build/smoke.ts";
 import { declaredSettings, readTemplate, runnableTypes } from "./app.ts";
+import { type Backing, backing, hasAdminCommand } from "./backing.ts";
 import { tracedDist } from "./dist.ts";
 
 const root = join(import.meta.dir, "..", "..");
@@ -183,28 +184,37 @@ describe("compose.yaml", () => {
 });
 
 describe("the processes compose.yaml describes, run here", () => {
-  test.each(apps.filter((t) => runnableTypes.includes(t)).map((t) => [t]))(
-    "%s: its command and environment start, answer the probes, and drain with exit 0",
-    async (name) => {
-      const { dir } = await tracedDist();
-      const s = service(name);
-      const env: Record<string, string> = { ...templateValues(".env.staging") };
-      for (const [key, value] of Object.entries(s.environment ?? {})) {
-        if (value === null) continue; // passed through from a shell that sets nothing here
-        env[key] = value
-          // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own interpolation
-          .replace("${ENVIRONMENT:-staging}", "staging")
-          .replace(/\$\{POSTGRES_PASSWORD[^}]*\}/, "unused")
-          .replace("@postgres:5432/agent", "@127.0.0.1:5432/test")
-          .replace("redis://redis:6379", "redis://127.0.0.1:6379");
-      }
-      // This machine's ports are shared: the container's fixed ports become free ones.
-      Object.assign(env, { PORT: "0", MANAGEMENT_PORT: "0", HOST: "127.0.0.1", MANAGEMENT_HOST: "127.0.0.1" });
-      const type = /^dist\/(\w+)\.js$/.exec(s.command?.[0] ?? "")?.[1] as BundleType;
-      const result = await smokeBundle(dir, type, { env });
-      expect(result.problems).toEqual([]);
+  /** A service's environment as compose gives it, its host names pointed at this machine's servers. */
+  const environment = (name: string, local: Backing): Record<string, string> => {
+    const env: Record<string, string> = { ...templateValues(".env.staging") };
+    for (const [key, value] of Object.entries(service(name).environment ?? {})) {
+      if (value === null) continue; // passed through from a shell that sets nothing here
+      env[key] = value
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own interpolation
+        .replace("${ENVIRONMENT:-staging}", "staging");
+    }
+    // The database and Redis of this run; this machine's ports are shared, so the fixed ones become free ones.
+    return { ...env, ...local, PORT: "0", MANAGEMENT_PORT: "0", HOST: "127.0.0.1", MANAGEMENT_HOST: "127.0.0.1" };
+  };
+  const typeOf = (name: string) => /^dist\/(\w+)\.js$/.exec(service(name).command?.[0] ?? "")?.[1] as BundleType;
+
+  test("migrate, then web, worker and scheduler: each starts, answers its probes, and drains with exit 0", async () => {
+    const local = await backing();
+    if (!local) return;
+    const { dir } = await tracedDist();
+    if (hasAdminCommand(dir, "migrate")) {
+      const migrate = await smokeBundle(dir, "admin", {
+        env: environment("migrate", local),
+        args: service("migrate").command?.slice(1),
+      });
+      expect(migrate.problems).toEqual([]);
+    } else {
+      console.info("the app has no migrate command yet: the migrate service is not run");
+    }
+    for (const name of apps.filter((t) => runnableTypes.includes(t))) {
+      const result = await smokeBundle(dir, typeOf(name), { env: environment(name, local) });
+      expect({ name, problems: result.problems }).toEqual({ name, problems: [] });
       expect(result.lines.find((l) => l.message === "app ready")?.environment).toBe("staging");
-    },
-    60_000,
-  );
+    }
+  }, 180_000);
 });

@@ -19,7 +19,13 @@ const templates: Array<[file: string, profile: Profile | "every"]> = [
 const credential = /sk-[A-Za-z0-9_-]{8,}|:\/\/[^/\s:@]+:[^/\s@]+@|-----BEGIN/;
 
 const declared = await declaredSettings();
-const fakeSecrets = { SECRET_KEY: "s".repeat(48), OPENAI_API_KEY: "sk-test-not-a-key" };
+/** What the platform's secret store adds (made up: only the config is resolved, nothing connects). */
+const fakeSecrets = {
+  SECRET_KEY: "s".repeat(48),
+  OPENAI_API_KEY: "sk-test-not-a-key",
+  DATABASE_URL: "postgres://agent@db.invalid:5432/agent",
+  REDIS_URL: "redis://redis.invalid:6379",
+};
 
 describe.each(templates)("%s", (file, profile) => {
   const variables = readTemplate(file);
