@@ -3,38 +3,21 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { connectRedis } from "@twelvefold/redis";
 import { requireService } from "../../../test/services.ts";
-import { clientText, eventsOf, type Frame, readFrames } from "../test/helpers.ts";
+import { clientText, eventsOf, type Frame, REDIS_URL, readFrames, removeKeys, uniquePrefix } from "../test/helpers.ts";
 import { type Spawned, spawnApp } from "../test/spawn.ts";
 
-const REDIS_URL = process.env.REDIS_TEST_URL ?? "redis://127.0.0.1:6379";
 const redisUp = await requireService("Redis", REDIS_URL);
 const prefixes: string[] = [];
 const spawned: Spawned[] = [];
 
 afterAll(async () => {
   for (const app of spawned) app.child.kill("SIGKILL");
-  if (!redisUp || prefixes.length === 0) return;
-  const connection = await connectRedis({ url: REDIS_URL });
-  try {
-    for (const prefix of prefixes) {
-      let cursor = "0";
-      do {
-        const [next, keys] = await connection.send<[string, string[]]>(
-          ["SCAN", cursor, "MATCH", `${prefix}*`, "COUNT", "1000"],
-          "test cleanup",
-        );
-        if (keys.length > 0) await connection.send(["UNLINK", ...keys], "test cleanup");
-        cursor = next;
-      } while (cursor !== "0");
-    }
-  } finally {
-    await connection.close();
-  }
+  if (redisUp && prefixes.length > 0) await removeKeys(prefixes);
 });
 
 /** Starts processes sharing one fresh key prefix. */
 async function cluster(roles: ReadonlyArray<"web" | "worker">, env: Record<string, string>) {
-  const prefix = `tf-test:${crypto.randomUUID().slice(0, 8)}:`;
+  const prefix = uniquePrefix();
   prefixes.push(prefix);
   const shared = {
     REDIS_URL,

@@ -17,7 +17,7 @@ import {
 } from "@twelvefold/kernel";
 import { memoryCache, memoryEventLog, memoryLock, memoryQueue } from "@twelvefold/kernel/memory";
 import { Agent, calculator, llm, localModel } from "@twelvefold/llm";
-import { connectRedis, redis } from "@twelvefold/redis";
+import { redis } from "@twelvefold/redis";
 import { testApp } from "@twelvefold/testing";
 import { requireService } from "../../../test/services.ts";
 import {
@@ -25,35 +25,23 @@ import {
   eventsOf,
   type Frame,
   memoryTool,
+  REDIS_URL,
   readFrames,
+  removeKeys,
   routes,
   startRoute,
+  uniquePrefix,
   until,
 } from "../test/helpers.ts";
 import { type AgentOptions, agent } from "./plugin.ts";
 
 const LONG = "Tell me everything you know about the weather in Paris in the spring, please";
 const base = { LOG_LEVEL: "warn", SECRET_KEY: "test-secret-test-secret-test-secret-!" };
-const REDIS_URL = process.env.REDIS_TEST_URL ?? "redis://127.0.0.1:6379";
 const redisUp = await requireService("Redis", REDIS_URL);
-const prefix = `tf-test:${crypto.randomUUID().slice(0, 8)}:`;
+const prefix = uniquePrefix();
 
 afterAll(async () => {
-  if (!redisUp) return;
-  const connection = await connectRedis({ url: REDIS_URL });
-  try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await connection.send<[string, string[]]>(
-        ["SCAN", cursor, "MATCH", `${prefix}*`, "COUNT", "1000"],
-        "test cleanup",
-      );
-      if (keys.length > 0) await connection.send(["UNLINK", ...keys], "test cleanup");
-      cursor = next;
-    } while (cursor !== "0");
-  } finally {
-    await connection.close();
-  }
+  if (redisUp) await removeKeys([prefix]);
 });
 
 /** Where the app's EventLog, Queue, Lock and Cache live: the redis plugin with or without REDIS_URL. */

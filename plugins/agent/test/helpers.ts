@@ -6,6 +6,7 @@
 import { eventStream, HttpApp } from "@twelvefold/http";
 import { definePlugin, type Plugin } from "@twelvefold/kernel";
 import { defineTool } from "@twelvefold/llm";
+import { connectRedis } from "@twelvefold/redis";
 import * as v from "valibot";
 import { AgentError, problemOf } from "../src/errors.ts";
 import { AgentRuns } from "../src/plugin.ts";
@@ -164,5 +165,31 @@ export async function until(what: string, check: () => boolean | Promise<boolean
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The Redis server the tests use (never flushed: every run writes under a prefix of its own). */
+export const REDIS_URL = process.env.REDIS_TEST_URL ?? "redis://127.0.0.1:6379";
+
+/** A key prefix no other run uses. */
+export const uniquePrefix = () => `tf-test:${crypto.randomUUID().slice(0, 8)}:`;
+
+/** Deletes every key under each prefix, on a short-lived connection of its own. */
+export async function removeKeys(prefixes: readonly string[]): Promise<void> {
+  const connection = await connectRedis({ url: REDIS_URL });
+  try {
+    for (const prefix of prefixes) {
+      let cursor = "0";
+      do {
+        const [next, keys] = await connection.send<[string, string[]]>(
+          ["SCAN", cursor, "MATCH", `${prefix}*`, "COUNT", "1000"],
+          "test cleanup",
+        );
+        if (keys.length > 0) await connection.send(["UNLINK", ...keys], "test cleanup");
+        cursor = next;
+      } while (cursor !== "0");
+    }
+  } finally {
+    await connection.close();
   }
 }
