@@ -44,7 +44,7 @@ describe("management server", () => {
       expect(await health.json()).toMatchObject({ status: "up", name: "worker-app" });
       expect(await (await get("/metrics")).text()).toBe("jobs_total 3\n");
       expect((await get("/nope")).status).toBe(404);
-      expect((await fetch(url() + "/livez", { method: "HEAD" })).status).toBe(200);
+      expect((await fetch(`${url()}/livez`, { method: "HEAD" })).status).toBe(200);
     } finally {
       await app.stop();
     }

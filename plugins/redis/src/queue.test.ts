@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { Meter, Span, Tracer } from "@twelvefold/kernel";
+import type { Span, Tracer } from "@twelvefold/kernel";
 import { noopTracer } from "@twelvefold/kernel";
 import { latch, queueContract, sleep } from "@twelvefold/testing";
 import { fileConnection, REDIS_URL, redisAvailable, removeKeys, uniquePrefix } from "../test/redis.ts";
