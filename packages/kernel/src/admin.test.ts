@@ -261,6 +261,25 @@ describe("admin", () => {
     expect(invalid.stdout).toEqual([]);
   });
 
+  test("a command that does not start the app still reads its settings over the profile defaults of the admin plugins", async () => {
+    const defaults = definePlugin({
+      name: "defaults",
+      defaults: { testing: { SIGNING_KEY: "from-the-testing-profile" } },
+      start() {},
+    });
+    const show = defineCommand({
+      name: "show",
+      description: "Print a setting",
+      config: { SIGNING_KEY: v.optional(env.string()) },
+      startsApp: false,
+      run: ({ config, print }) => print(String(config.SIGNING_KEY)),
+    });
+    const r = await admin(["show"], { plugins: [defaults], commands: [show] });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toEqual(["from-the-testing-profile"]);
+    expect(r.events).toEqual([]);
+  });
+
   test("a command that does not start the app cannot read services, and says so", async () => {
     const peek = defineCommand({
       name: "peek",

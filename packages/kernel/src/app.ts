@@ -309,7 +309,8 @@ class Application implements App {
       },
       configFor: async (command) => {
         this.#extra = { name: extraName(command), shape: command.config };
-        const { layers, profile } = await this.#layers([]);
+        // Nothing starts, but the profile defaults of the admin process's plugins apply, as they would if it did.
+        const { layers, profile } = await this.#layers(this.#options.plugins.filter((p) => runsIn(p, this.#types)));
         const resolved = this.#resolveOrThrow(layers, profile, []);
         this.#configure(resolved);
         return resolved.byPlugin.get(extraName(command)) ?? {};
