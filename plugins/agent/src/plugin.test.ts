@@ -79,19 +79,22 @@ describe("a run through web, queue, worker and event log, in one process on the 
 describe("the conversation seam", () => {
   test("save gets the run's messages with its tool calls and each turn's model; tools made per run act for its user", async () => {
     const Conversations = token<ConversationStore>("test/Conversations");
+    const Suffix = token<string>("test/Suffix");
     const saved: Array<{ conversation: string; exchange: Exchange }> = [];
     const history: ChatMessage[] = [{ role: "user", content: "earlier" }];
     const store = definePlugin({
       name: "store",
-      provides: [Conversations],
-      start: ({ provide }) =>
+      provides: [Conversations, Suffix],
+      start: ({ provide }) => {
+        provide(Suffix, "with a store");
         provide(Conversations, {
           load: async () => history,
           save: async (conversation, exchange) => {
             saved.push({ conversation, exchange });
             return { messageId: "m-1" };
           },
-        }),
+        });
+      },
     });
     const users: string[] = [];
     const whoAmI = (user: string) =>
@@ -108,7 +111,8 @@ describe("the conversation seam", () => {
       store,
       agent({
         loop: Agent,
-        tools: (run, { get }) => [whoAmI(`${run.user} (${get(Conversations) ? "with" : "without"} a store)`)],
+        tools: (run, { get }) => [whoAmI(`${run.user} (${get(Suffix)})`)],
+        services: [Suffix],
         conversations: Conversations,
       }),
     ]);

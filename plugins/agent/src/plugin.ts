@@ -41,6 +41,8 @@ export interface AgentOptions<C extends RouteContext = RouteContext> extends Con
    * `(run, { get }) => [calculator(), memoryOf(get(Facts), run.user)]`.
    */
   readonly tools?: RunTools;
+  /** Tokens the tools made per run read with `get` (the plugin starts after their providers, where there are any). */
+  readonly services?: readonly Token<unknown>[];
   /** Names of the tools that wait for a person's approval before they run (checked when `tools` is a list). */
   readonly approval?: readonly string[];
   /** A system message every run starts with. */
@@ -81,7 +83,7 @@ export interface AgentOptions<C extends RouteContext = RouteContext> extends Con
  * ```
  */
 export function agent<C extends RouteContext>(options: AgentOptions<C>): Plugin {
-  const { loop, tools = [], approval = [], instructions, conversations, routes, ...settings } = options;
+  const { loop, tools = [], services = [], approval = [], instructions, conversations, routes, ...settings } = options;
   const listed = typeof tools === "function" ? undefined : tools;
   const unknown = listed ? approval.filter((name) => !listed.some((tool) => tool.name === name)) : [];
   if (unknown.length > 0) {
@@ -102,6 +104,7 @@ export function agent<C extends RouteContext>(options: AgentOptions<C>): Plugin 
       Tracer,
       ...(conversations ? [conversations] : []),
       ...(routes ? [routes.app] : []),
+      ...services,
     ],
     provides: [AgentRuns, AgentEngine],
     processes: ["web", "worker"],
