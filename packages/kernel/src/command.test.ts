@@ -30,6 +30,16 @@ describe("parseCommandArgs", () => {
     expect(parseCommandArgs(runJob, ["--", "--odd-name"])).toEqual({ name: "--odd-name", dryRun: false });
   });
 
+  test("an option that is not a flag takes the next word as its value; a flag never does", () => {
+    expect(parseCommandArgs(runJob, ["--limit", "5", "purge"])).toEqual({ name: "purge", dryRun: false, limit: 5 });
+    expect(parseCommandArgs(runJob, ["--dry-run", "purge"])).toEqual({ name: "purge", dryRun: true });
+    expect(parseCommandArgs(runJob, ["--name", "purge", "--dry-run"])).toEqual({ name: "purge", dryRun: true });
+    // No word after it: the option gets "true", and its schema says what it wanted.
+    expect(() => parseCommandArgs(runJob, ["purge", "--limit"])).toThrow(
+      '--limit: an integer from 1 to 100, got "true"',
+    );
+  });
+
   test("bad arguments are a usage error saying which one and why", () => {
     const fails = (argv: string[]) => {
       try {

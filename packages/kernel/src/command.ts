@@ -33,7 +33,8 @@ export interface CommandDefinition<A, S extends ConfigShape | ConfigSpec<ConfigS
   readonly description: string;
   /**
    * A valibot schema for the arguments. The command line arrives as an object of strings:
-   * `--dry-run` is `{ dryRun: "true" }`, `--limit=5` is `{ limit: "5" }`, `--no-wait` is
+   * `--dry-run` is `{ dryRun: "true" }`, `--limit=5` and `--limit 5` are `{ limit: "5" }` (an
+   * option whose schema is not a flag's takes the next word), `--no-wait` is
    * `{ wait: "false" }`, and the names in `positional` take the bare words in order. The kernel's
    * `env.*` schemas parse such strings. An option the schema does not name is refused.
    */
@@ -126,6 +127,19 @@ function schemaKeys(schema: v.GenericSchema<unknown, unknown> | undefined): stri
 }
 
 /**
+ * True when option `key` of the command takes a value rather than being a flag: a flag's schema
+ * takes "true" and "false" and refuses other words (`env.boolean()`); any other option takes the
+ * word after it (`--sub alice`), as it takes `--sub=alice`.
+ */
+function takesValue(command: Command, key: string): boolean {
+  const entry = (command.args as { entries?: Record<string, v.GenericSchema> } | undefined)?.entries?.[key];
+  if (entry === undefined) return false;
+  const flag =
+    v.safeParse(entry, "true").success && v.safeParse(entry, "false").success && !v.safeParse(entry, "\u0000").success;
+  return !flag;
+}
+
+/**
  * Reads a command line into the command's arguments: options and positional words into an object
  * of strings, then the command's schema. Throws TF_COMMAND_USAGE saying what is wrong (the admin
  * process prints it with the usage and exits 2).
@@ -134,14 +148,20 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): unk
   const raw: Record<string, string> = {};
   const words: string[] = [];
   let options = true;
-  for (const token of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i] as string;
     if (options && token === "--") options = false;
     else if (options && token.startsWith("--") && token.length > 2) {
       const body = token.slice(2);
       const eq = body.indexOf("=");
+      const next = argv[i + 1];
       if (eq >= 0) raw[camel(body.slice(0, eq))] = body.slice(eq + 1);
       else if (body.startsWith("no-")) raw[camel(body.slice(3))] = "false";
-      else raw[camel(body)] = "true";
+      else if (next !== undefined && !next.startsWith("--") && takesValue(command, camel(body))) {
+        // `--sub alice`, as `--sub=alice`: the option is not a flag, so the next word is its value.
+        raw[camel(body)] = next;
+        i++;
+      } else raw[camel(body)] = "true";
     } else words.push(token);
   }
   const usage = (problem: string) => kernelErrors.create("TF_COMMAND_USAGE", { command: command.name, problem });
