@@ -20,21 +20,14 @@ export const agentConfig = defineConfig({
   AGENT_MESSAGES_PER_MINUTE: v.optional(env.integer({ min: 1, max: 100_000 }), "20"),
   /** How long an Idempotency-Key's first answer is kept for retries, in hours. */
   AGENT_IDEMPOTENCY_TTL_HOURS: v.optional(env.integer({ min: 1, max: 24 * 30 }), "24"),
-});
-
-/** The settings of the scheduler's and the worker's jobs. */
-export const jobsConfig = defineConfig({
   /** The nightly purge deletes sessions with no activity for this many days, with their messages. */
   AGENT_RETENTION_DAYS: v.optional(env.integer({ min: 1, max: 36_500 }), "30"),
   /** A session longer than this many messages gets a summary, and the model sees the summary instead of the oldest ones. */
   AGENT_SUMMARY_AFTER_MESSAGES: v.optional(env.integer({ min: 4, max: 10_000 }), "20"),
 });
 
-/** The parsed chat settings. */
+/** The parsed settings. */
 export type AgentConfig = InferConfig<typeof agentConfig>;
-
-/** The parsed job settings. */
-export type JobsConfig = InferConfig<typeof jobsConfig>;
 
 /**
  * A signing key for development and testing only, so `bun run admin token --sub alice` works on a

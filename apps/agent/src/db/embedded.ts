@@ -24,7 +24,9 @@ async function open(dataDir: string): Promise<AgentDatabase> {
     import("drizzle-orm/pglite"),
     import("drizzle-orm/pglite/migrator"),
   ]);
-  const client = new PGlite(dataDir === "memory://" ? undefined : dataDir);
+  const memory = dataDir === "memory://";
+  if (!memory) await (await import("node:fs/promises")).mkdir(dataDir, { recursive: true });
+  const client = new PGlite(memory ? undefined : dataDir);
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder: decodeURIComponent(MIGRATIONS.pathname) });
   return { drizzle: db as unknown as AgentDrizzle };

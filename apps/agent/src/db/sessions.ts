@@ -241,6 +241,34 @@ export class Sessions {
     await this.#db.update(sessions).set({ summary, summaryThrough: through }).where(eq(sessions.id, sessionId));
   }
 
+  /** Makes a session with a given id and title unless it exists (the seed); true when it made it. */
+  async seed(session: { readonly id: string; readonly owner: string; readonly title: string }): Promise<boolean> {
+    const made = await this.#db
+      .insert(sessions)
+      .values(session)
+      .onConflictDoNothing({ target: sessions.id })
+      .returning({ id: sessions.id });
+    return made.length > 0;
+  }
+
+  /**
+   * The answer a finished run gave, as the messages route shows it, from the database alone (once
+   * the run's events have expired): `undefined` when the run is not done.
+   */
+  async answerOf(sessionId: string, runId: string): Promise<Record<string, unknown> | undefined> {
+    const run = await this.findRun(sessionId, runId);
+    if (run?.status !== "done" || !run.replyMessageId) return undefined;
+    const [reply] = await this.#db.select().from(messages).where(eq(messages.id, run.replyMessageId));
+    return {
+      session_id: sessionId,
+      run_id: runId,
+      status: "done",
+      response: reply?.content ?? "",
+      message_id: run.replyMessageId,
+      usage: { input_tokens: run.inputTokens, output_tokens: run.outputTokens, cost_usd: run.costUsd },
+    };
+  }
+
   /** The session by id, whoever owns it (for the worker's jobs). */
   async byId(sessionId: string): Promise<Session | undefined> {
     const [session] = await this.#db.select().from(sessions).where(eq(sessions.id, sessionId));
