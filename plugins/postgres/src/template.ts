@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 
 /**
  * A saved PGlite template: the data folder of a freshly initialised PGlite, as the gzipped tarball
@@ -20,7 +20,9 @@ export interface TemplateStore {
 /** The installed PGlite's version, which keys the template (a template only fits its own version). */
 export function pgliteVersion(): string {
   try {
-    const entry = fileURLToPath(import.meta.resolve("@electric-sql/pglite"));
+    // createRequire rather than import.meta.resolve: a bytecode bundle is CommonJS, and Bun then
+    // compiles no bytecode for a module that uses import.meta.resolve (the bundle silently runs from source).
+    const entry = createRequire(import.meta.url).resolve("@electric-sql/pglite");
     const pkg = JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8")) as { version?: string };
     return pkg.version ?? "unknown";
   } catch {
