@@ -22,7 +22,7 @@ import { scheduler } from "@twelvefold/scheduler";
 import { chatRoutes } from "./chat/routes.ts";
 import { seedCommand } from "./commands/seed.ts";
 import { tokenCommand } from "./commands/token.ts";
-import { embeddedDatabase } from "./db/embedded.ts";
+import { database } from "./db/database.ts";
 import { purgeJob, rollupJob } from "./jobs/cron.ts";
 import { summariseJob } from "./jobs/summarise.ts";
 import { page } from "./page.ts";
@@ -43,7 +43,7 @@ export function agentPlugins(): Plugin[] {
     metrics(),
     // REDIS_URL: Cache, RateLimitStore, Queue, Lock and EventLog shared by every process; else the memory ones.
     redis(),
-    embeddedDatabase(),
+    database(),
     settings(),
     store(),
     http(),

@@ -5,7 +5,7 @@
  */
 import { definePlugin, type Plugin, Queue, Tracer } from "@twelvefold/kernel";
 import { Agent } from "@twelvefold/llm";
-import { AgentDatabase } from "./db/embedded.ts";
+import { AgentDatabase } from "./db/database.ts";
 import { Facts } from "./db/facts.ts";
 import { IdempotencyKeys } from "./db/idempotency.ts";
 import { Sessions } from "./db/sessions.ts";

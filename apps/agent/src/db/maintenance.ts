@@ -36,7 +36,7 @@ export async function purge(db: AgentDrizzle, options: { readonly before: Date }
  */
 export async function rollUp(db: AgentDrizzle, options: { readonly since: Date }): Promise<number> {
   const hour = sql<Date>`date_trunc('hour', ${runs.finishedAt})`;
-  const from = sql`date_trunc('hour', ${options.since}::timestamptz)`;
+  const from = sql`date_trunc('hour', ${options.since.toISOString()}::timestamptz)`;
   const written = await db
     .insert(usageRollups)
     .select(

@@ -128,7 +128,9 @@ export class Sessions {
   /** The owner's sessions, newest first, `limit` at a time; `cursor` is the `next` of the page before. */
   async list(owner: string, options: { readonly limit: number; readonly cursor?: string }): Promise<SessionPage> {
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
-    const keyset = after && sql`(${sessions.createdAt}, ${sessions.id}) < (${after.createdAt}, ${after.id})`;
+    const keyset =
+      after &&
+      sql`(${sessions.createdAt}, ${sessions.id}) < (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)`;
     const rows = await this.#db
       .select()
       .from(sessions)

@@ -4,13 +4,13 @@
  */
 import { testApp } from "@twelvefold/testing";
 import type { AgentDrizzle } from "../database.ts";
-import { AgentDatabase, embeddedDatabase } from "../embedded.ts";
+import { AgentDatabase, database } from "../database.ts";
 
 let shared: Promise<AgentDrizzle> | undefined;
 
 /** The shared test database, migrated. */
 export function testDatabase(): Promise<AgentDrizzle> {
-  shared ??= testApp({ plugins: [embeddedDatabase()], process: "admin" }).then((t) => t.get(AgentDatabase).drizzle);
+  shared ??= testApp({ plugins: [database()] }).then((t) => t.get(AgentDatabase).drizzle);
   return shared;
 }
 
