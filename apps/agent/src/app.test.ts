@@ -6,7 +6,7 @@ import { createAuth } from "@twelvefold/http";
 import { fakeRuntime } from "@twelvefold/testing";
 import { agentApp } from "./app.ts";
 import { DEVELOPMENT_SECRET_KEY } from "./config.ts";
-import { testDatabase } from "./db/testdata/database.ts";
+import { TEST_PGLITE_DIR, testDatabase } from "./db/testdata/database.ts";
 import { subject } from "./testdata/app.ts";
 
 const main = new URL("./main.ts", import.meta.url).pathname;
@@ -57,7 +57,7 @@ describe("the app as processes", () => {
         if (line.message === "listening") url = String(line.url);
       }
     }
-    for (let i = 0; i < 600 && (await fetch(`${url}/readyz`)).status !== 200; i++) await Bun.sleep(50);
+    for (let i = 0; i < 3000 && (await fetch(`${url}/readyz`)).status !== 200; i++) await Bun.sleep(50);
     const { session_id } = (await (await fetch(`${url}/chat/sessions`, { method: "POST" })).json()) as {
       session_id: string;
     };
@@ -78,7 +78,7 @@ describe("the app as processes", () => {
       .map((l) => (JSON.parse(l) as { message: string }).message);
     expect(messages).toContain("drained");
     expect(messages.at(-1)).toBe("app stopped");
-  }, 120_000);
+  }, 240_000);
 
   test("`admin token --sub alice` prints a token the web process accepts for alice, and starts nothing", async () => {
     const { code, stdout, stderr } = await run(["admin", "token", "--sub", "alice"]);
@@ -97,7 +97,11 @@ describe("admin commands in-process", () => {
   test("seed makes a demo user with sessions and a fact, and a second seed adds nothing", async () => {
     const user = subject("demo");
     const seed = async () => {
-      const fake = fakeRuntime({ ENVIRONMENT: "testing", LOG_LEVEL: "warn" }, ["admin", "seed", `--user=${user}`]);
+      const fake = fakeRuntime({ ENVIRONMENT: "testing", LOG_LEVEL: "warn", PGLITE_DATA_DIR: TEST_PGLITE_DIR }, [
+        "admin",
+        "seed",
+        `--user=${user}`,
+      ]);
       void agentApp({ runtime: fake.runtime }).run();
       return { code: await fake.exited, stdout: fake.stdout };
     };

@@ -20,8 +20,9 @@ describe("end to end on embedded defaults: one dev process", () => {
   let dev: AgentProcess;
 
   beforeAll(async () => {
+    // A first start in an empty PGlite folder: seconds, and far more on a machine busy with other work.
     dev = await startProcess("dev", { PGLITE_DATA_DIR: join(scratch, "pglite") });
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     const code = await dev?.stop();

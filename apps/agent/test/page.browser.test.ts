@@ -53,7 +53,7 @@ describe.if(executable !== null)("the chat page in Chromium", () => {
       if (message.type() === "error") problems.push(message.text());
     });
     page.on("pageerror", (error) => problems.push(error.message));
-  }, 180_000);
+  }, 240_000);
 
   afterAll(async () => {
     await context?.close();

@@ -7,6 +7,7 @@ import { HttpAuth } from "@twelvefold/http";
 import type { Override, ProcessType } from "@twelvefold/kernel";
 import { type TestApp, testApp } from "@twelvefold/testing";
 import { agentPlugins } from "../app.ts";
+import { TEST_PGLITE_DIR } from "../db/testdata/database.ts";
 
 /** A subject no other test uses. */
 export function subject(label = "user"): string {
@@ -26,7 +27,7 @@ export function bootAgent(
     plugins: agentPlugins(),
     overrides: options.overrides,
     process: options.process,
-    env: { LOG_LEVEL: "warn", AGENT_DEV_USER: subject("dev"), ...options.env },
+    env: { LOG_LEVEL: "warn", AGENT_DEV_USER: subject("dev"), PGLITE_DATA_DIR: TEST_PGLITE_DIR, ...options.env },
     startTimeoutMs: 120_000,
   });
 }

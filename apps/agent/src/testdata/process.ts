@@ -63,7 +63,7 @@ export async function startProcess(
     reject(new Error(`agent ${type} exited before listening: ${await new Response(child.stderr).text()}`));
   })();
   const url = await listening;
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 150_000);
   for (;;) {
     const ok = await fetch(`${url}/readyz`).then(
       (r) => r.status === 200,
