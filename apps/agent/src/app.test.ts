@@ -109,6 +109,24 @@ describe("admin commands in-process", () => {
     expect(await seed()).toEqual({ code: 0, stdout: [`seeded user "${user}": 2 sessions (0 new)`] });
   }, 60_000);
 
+  test("token signs for --sub with SECRET_KEY and says so when there is none", async () => {
+    const token = async (env: Record<string, string>, ...args: string[]) => {
+      const fake = fakeRuntime({ ENVIRONMENT: "testing", LOG_LEVEL: "warn", ...env }, ["admin", "token", ...args]);
+      void agentApp({ runtime: fake.runtime }).run();
+      return { code: await fake.exited, stdout: fake.stdout, logs: fake.logs() };
+    };
+    const signed = await token({}, "--sub", "alice", "--minutes", "5");
+    expect(signed.code).toBe(0);
+    const claims = await createAuth({ secretKey: DEVELOPMENT_SECRET_KEY, expireMinutes: 60 }).verify(
+      signed.stdout[0] as string,
+    );
+    expect(claims).toMatchObject({ sub: "alice" });
+    expect((claims.exp as number) - (claims.iat as number)).toBe(300);
+    const unsigned = await token({ ENVIRONMENT: "staging" }, "--sub", "alice");
+    expect(unsigned.code).toBe(1);
+    expect(JSON.stringify(unsigned.logs)).toContain("cannot sign a token: SECRET_KEY is not set");
+  });
+
   test("the effective config names every setting of the app, secrets redacted", async () => {
     const app = agentApp({ env: { ENVIRONMENT: "testing", SECRET_KEY: "a-test-secret-that-is-long-enough" } });
     const entries = await app.inspectConfig();

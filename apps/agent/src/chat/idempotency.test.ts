@@ -1,9 +1,13 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { testDatabase } from "../db/testdata/database.ts";
+import { Facts } from "../db/facts.ts";
+import { IdempotencyKeys } from "../db/idempotency.ts";
+import { Sessions } from "../db/sessions.ts";
+import { testDatabase as db, owner } from "../db/testdata/database.ts";
 import { bootAgent, openSession, post, readEvents } from "../testdata/app.ts";
 import { AgentStore } from "../tokens.ts";
+import { idempotency } from "./idempotency.ts";
 
-beforeAll(() => testDatabase(), 180_000);
+beforeAll(() => db(), 180_000);
 
 interface Answer {
   response: string;
@@ -80,5 +84,43 @@ describe("Idempotency-Key on POST /chat/sessions/:id/messages", () => {
     expect(response.status).toBe(409);
     expect(response.headers.get("retry-after")).toBe("1");
     expect(await historyOf(t, id)).toEqual([]);
+  });
+});
+
+describe("the key's life, in the store", () => {
+  const context = (key?: string) =>
+    ({ req: { header: (name: string) => (name === "idempotency-key" ? key : undefined) } }) as never;
+
+  test("without a key nothing is claimed; a claimed key that fails before its run, or whose run fails, is let go", async () => {
+    const drizzle = await db();
+    const store = {
+      db: drizzle,
+      sessions: new Sessions(drizzle),
+      facts: new Facts(drizzle),
+      keys: new IdempotencyKeys(drizzle),
+    };
+    const keys = idempotency(store, { ttlMs: 60_000 });
+    const ada = owner("ada");
+    const sessionId = (await store.sessions.create(ada, { max: 5 }))?.id as string;
+    const request = { owner: ada, sessionId, text: "hi" };
+
+    const none = await keys.claim(context(), request);
+    expect(none.kind).toBe("fresh");
+    if (none.kind === "fresh") {
+      await none.release();
+      expect(await none.started("r-0")).toEqual({ runId: "r-0", sessionId, replayed: false });
+    }
+
+    const early = await keys.claim(context("k-early"), request);
+    if (early.kind !== "fresh") throw new Error("expected a fresh claim");
+    await early.release();
+    expect(await store.keys.find(ada, "k-early")).toBeUndefined();
+
+    const failing = await keys.claim(context("k-failed"), request);
+    if (failing.kind !== "fresh") throw new Error("expected a fresh claim");
+    const followed = await failing.started(crypto.randomUUID());
+    expect((await store.keys.find(ada, "k-failed"))?.runId).toBe(followed.runId);
+    await followed.failed?.();
+    expect((await keys.claim(context("k-failed"), request)).kind).toBe("fresh");
   });
 });

@@ -25,10 +25,9 @@ export async function startProcess(
   env: Record<string, string | undefined>,
   options: { readonly readyTimeoutMs?: number } = {},
 ): Promise<AgentProcess> {
-  const child = Bun.spawn(["bun", MAIN, type], {
+  // The same bun that runs the tests, by its path: the child needs no PATH, and gets only this env.
+  const child = Bun.spawn([process.execPath, MAIN, type], {
     env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
       HOST: "127.0.0.1",
       PORT: "0",
       MANAGEMENT_HOST: "127.0.0.1",
