@@ -5,7 +5,16 @@
  * this process, so any web replica serves any request.
  */
 import { AgentError, AgentRuns, problemOf, type RunResult } from "@twelvefold/agent";
-import { HttpApp, HttpAuth, type HttpEnv, honoMiddleware, httpErrors, readJson, requestFacts } from "@twelvefold/http";
+import {
+  eventStream,
+  HttpApp,
+  HttpAuth,
+  type HttpEnv,
+  honoMiddleware,
+  httpErrors,
+  readJson,
+  requestFacts,
+} from "@twelvefold/http";
 import { definePlugin, type Plugin } from "@twelvefold/kernel";
 import { RateLimiter } from "@twelvefold/rate-limit";
 import type { Context } from "hono";
@@ -84,6 +93,19 @@ export function chatRoutes(): Plugin {
         return session;
       };
 
+      /**
+       * The run's events as the http plugin's event stream, after `after` (the client's
+       * Last-Event-ID): kept alive, past the request timeout, ended with `retry:` at drain.
+       * An unknown run or a bad id is refused before the headers go out.
+       */
+      const streamOf = async (c: Context<HttpEnv>, runId: string, after: string | undefined) => {
+        await runs.check(runId, after);
+        return eventStream(c, (stream) => runs.pipe(runId, stream, { after }), {
+          retryMs: runs.retryMs,
+          headers: { "x-run-id": runId },
+        });
+      };
+
       /** The JSON answer of a run that ended, with what it cost. */
       const resultJson = async (result: RunResult, sessionId: string) => {
         const run = await store.sessions.findRun(sessionId, result.runId);
@@ -104,8 +126,7 @@ export function chatRoutes(): Plugin {
         if (followed.kept && !wantsStream(c)) return c.json(followed.kept, 200, { "x-run-id": runId, ...replayed });
         try {
           if (wantsStream(c)) {
-            const lastEventId = c.req.header("last-event-id") || undefined;
-            return await runs.stream(runId, { lastEventId, signal: c.req.raw.signal });
+            return await streamOf(c, runId, c.req.header("last-event-id") || undefined);
           }
           const result = await runs.result(runId, { signal: requestFacts(c).signal });
           if (result.status === "failed") {
@@ -202,7 +223,7 @@ export function chatRoutes(): Plugin {
         if (!run) throw notFound("run");
         const lastEventId = c.req.header("last-event-id") ?? c.req.query("after");
         try {
-          return await runs.stream(run.id, { lastEventId: lastEventId || undefined, signal: c.req.raw.signal });
+          return await streamOf(c, run.id, lastEventId || undefined);
         } catch (error) {
           if (error instanceof AgentError) return problemOf(error);
           throw error;
