@@ -15,13 +15,8 @@ import {
   type Profile,
 } from "../../packages/kernel/mod.ts";
 
-/**
- * The process types whose bundle and manifests the release tests run. worker and scheduler join
- * once apps/agent starts as them and serves their probes (issue 16: its rate-limit plugin needs
- * http, which runs in web only, and it has no management server yet); build/smoke.ts, which CI
- * runs on the release bundles, tries all four regardless.
- */
-export const runnableTypes: readonly ProcessType[] = ["web", "admin"];
+/** The process types whose bundle and manifests the release tests run: every one the agent has. */
+export const runnableTypes: readonly ProcessType[] = ["web", "worker", "scheduler", "admin"];
 
 const allTypes: ProcessType[] = ["web", "worker", "scheduler", "admin"];
 const profiles: Profile[] = ["development", "testing", "staging", "production"];

@@ -152,7 +152,8 @@ describe("SDKs whose feature is off are never evaluated", () => {
       }
       const text = await Bun.file(join(dir, manifest.bundles[type].file)).text();
       const held = new Set(bundledModules(text).map(packageOf));
-      const holds = [...held].some((pkg) => pkg !== undefined && feature.owns(pkg));
+      // In the bundle, or beside it: a package the bundle imports at run time (PGlite) is copied to dist/node_modules.
+      const holds = [...held, ...manifest.vendored].some((pkg) => pkg !== undefined && feature.owns(pkg));
       if (!holds) {
         shown.push(`${feature.name}: not in the bundle`);
         continue;
