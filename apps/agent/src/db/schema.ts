@@ -1,7 +1,7 @@
 /**
  * The sample agent's tables. Everything a conversation is lives here, in PostgreSQL (PGlite when
- * developing), never in a process's memory: any web replica serves any request, and any worker
- * runs any run. Migrations are drizzle-kit's, committed in `apps/agent/migrations`; after
+ * developing), never in a process's memory, so that every web replica serves every request and every worker
+ * runs every run. Migrations are drizzle-kit's, committed in `apps/agent/migrations`; after
  * changing this file, from `apps/agent`: `bunx drizzle-kit generate --name <what-changed>`.
  */
 import type { ToolCall } from "@twelvefold/kernel";
