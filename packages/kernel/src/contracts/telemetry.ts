@@ -128,7 +128,7 @@ export interface Meter {
    *
    * @example
    * ```ts
-   * for (const metric of (await meter.snapshot?.()) ?? []) console.log(metric.name, metric.series.length);
+   * for (const metric of (await meter.snapshot?.()) ?? []) logger.debug("metric", { name: metric.name, series: metric.series.length });
    * ```
    */
   snapshot?(): Promise<readonly MetricSnapshot[]>;
