@@ -90,7 +90,10 @@ async function coldStart(name: Name): Promise<number> {
   try {
     for (;;) {
       const ok = await fetch(url).then(
-        async (r) => (await r.arrayBuffer(), r.status === 200),
+        async (r) => {
+          await r.arrayBuffer();
+          return r.status === 200;
+        },
         () => false,
       );
       if (ok) return performance.now() - began;
