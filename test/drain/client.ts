@@ -30,6 +30,8 @@ export interface LoadOptions {
   /** Stop sending new requests after this signal aborts (connections finish their request). */
   readonly stop: AbortSignal;
   readonly requestTimeoutMs: number;
+  /** Called as each request ends, so a test can wait for the run to be under way instead of sleeping. */
+  readonly onRecord?: (record: RequestRecord) => void;
 }
 
 /** Runs one connection's request loop: one request at a time, reconnecting after `Connection: close`. */
@@ -40,7 +42,9 @@ async function worker(options: LoadOptions, records: RequestRecord[]): Promise<v
     if (socket === undefined) {
       const opened = await open(options.port).catch((error: Error) => error);
       if (opened instanceof Error) {
-        records.push({ outcome: "refused", reused: false, error: opened.message });
+        const record: RequestRecord = { outcome: "refused", reused: false, error: opened.message };
+        records.push(record);
+        options.onRecord?.(record);
         return; // The listener is gone: this client is done.
       }
       socket = opened;
@@ -48,6 +52,7 @@ async function worker(options: LoadOptions, records: RequestRecord[]): Promise<v
     }
     const record = await exchange(socket, options, answered > 0);
     records.push(record);
+    options.onRecord?.(record);
     if (record.outcome !== "response" || record.close) {
       socket.destroy();
       socket = undefined;
@@ -110,4 +115,31 @@ export async function load(options: LoadOptions): Promise<RequestRecord[]> {
   const records: RequestRecord[] = [];
   await Promise.all(Array.from({ length: options.connections }, () => worker(options, records)));
   return records;
+}
+
+/**
+ * Starts {@link load} and resolves `underWay` once `responses` complete responses have come back, so
+ * a signal sent then finds the server mid-run with every connection busy, however loaded the machine.
+ * `underWay` rejects if the load ends first (the server went away).
+ */
+export function loadUnderWay(
+  options: Omit<LoadOptions, "onRecord">,
+  responses: number,
+): { underWay: Promise<void>; done: Promise<RequestRecord[]> } {
+  const { promise: underWay, resolve, reject } = Promise.withResolvers<void>();
+  let answered = 0;
+  const done = load({
+    ...options,
+    onRecord(record) {
+      if (record.outcome === "response" && ++answered === responses) resolve();
+    },
+  });
+  done.then(
+    (records) =>
+      reject(
+        new Error(`the load ended after ${answered} of ${responses} responses: ${JSON.stringify(records.slice(-3))}`),
+      ),
+    reject,
+  );
+  return { underWay, done };
 }

@@ -9,11 +9,17 @@ export interface Fixture {
   readonly exited: Promise<number>;
 }
 
-/** How each runtime runs the fixture: Bun directly, Deno with the smoke test's permissions, Node through tsx. */
+/**
+ * How each runtime runs the fixture: Bun directly, Deno with the smoke test's permissions, Node with
+ * tsx's loader in the process itself (`node --import tsx`), so the signal the test sends reaches the
+ * app. Not the `tsx` command: it is a parent that relays SIGTERM to a node child and, when the child
+ * has not acknowledged within 30 ms (a child busy serving 50 connections on a loaded machine), SIGKILLs
+ * it and exits 143, which no drain survives.
+ */
 export const RUNTIME_COMMANDS = {
   bun: ["bun"],
   deno: ["deno", "run", "--allow-read", "--allow-env", "--allow-net=127.0.0.1", "--quiet"],
-  node: [`${import.meta.dir}/../../node_modules/.bin/tsx`],
+  node: ["node", `--import=${import.meta.resolve("tsx")}`],
 } as const;
 export type FixtureRuntime = keyof typeof RUNTIME_COMMANDS;
 

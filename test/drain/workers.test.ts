@@ -7,7 +7,7 @@
  * and a supervisor killed outright leaves no copy holding the port.
  */
 import { describe, expect, test } from "bun:test";
-import { load } from "./client.ts";
+import { loadUnderWay } from "./client.ts";
 import { type Fixture, type FixtureRuntime, spawnFixture } from "./process.ts";
 
 function freePort(): number {
@@ -42,18 +42,16 @@ describe("WORKERS=2, real processes", () => {
     async (runtime) => {
       const fixture = await twoCopies(runtime);
       const stop = new AbortController();
-      const running = load({
-        port: fixture.port,
-        path: "/work",
-        connections: 50,
-        stop: stop.signal,
-        requestTimeoutMs: 5_000,
-      });
-      await Bun.sleep(600);
+      // SIGTERM once every connection has had two answers: mid-run, 50 requests in flight.
+      const running = loadUnderWay(
+        { port: fixture.port, path: "/work", connections: 50, stop: stop.signal, requestTimeoutMs: 5_000 },
+        100,
+      );
+      await running.underWay;
       fixture.process.kill("SIGTERM");
       const code = await fixture.exited;
       stop.abort();
-      const records = await running;
+      const records = await running.done;
 
       const ok = records.filter((r) => r.outcome === "response" && r.status !== undefined && r.status < 300);
       const lost = records.filter((r) => r.outcome === "lost" || r.outcome === "timeout");
