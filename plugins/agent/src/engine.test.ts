@@ -9,13 +9,14 @@ import { approvalSigner } from "./approval.ts";
 import { RunEngine } from "./engine.ts";
 import { parseEvent, runLog } from "./events.ts";
 import type { AgentLoop, RunTools } from "./loop.ts";
-import { createRuns } from "./runs.ts";
+import { type AgentRuns, createRuns } from "./runs.ts";
 
 const logger = createLogger({ level: "silent", write: () => {} });
 
 interface Rig {
   readonly log: EventLog;
   readonly engine: RunEngine;
+  readonly runs: AgentRuns;
   start(text: string): Promise<string>;
   events(runId: string): Promise<Array<{ type: string; [field: string]: unknown }>>;
 }
@@ -67,6 +68,7 @@ async function rig(options: {
   return {
     log: real,
     engine,
+    runs,
     start: async (text) => (await runs.start({ user: "ada", text })).runId,
     async events(runId) {
       const raw = await real.read(runLog(runId), { limit: 10_000 });
@@ -266,20 +268,56 @@ describe("a run carries on from its log after its worker stopped", () => {
     const r = await rig({ loop: failing });
     const engine = r.engine;
     const runId = await r.start("hello");
-    await expect(
-      engine.run(runId, { signal: new AbortController().signal, attempt: 1, maxAttempts: 2 }),
-    ).rejects.toThrow("provider exploded");
+    // Two attempts at the run, and the job's last delivery, which only ends a run nothing ended.
+    const deliver = (n: number) =>
+      engine.run(runId, { signal: new AbortController().signal, attempt: n, maxAttempts: 3 });
+    await expect(deliver(1)).rejects.toThrow("provider exploded");
     expect((await r.events(runId)).some((e) => e.type === "failed")).toBe(false);
-    await expect(
-      engine.run(runId, { signal: new AbortController().signal, attempt: 2, maxAttempts: 2 }),
-    ).rejects.toThrow();
-    const last = (await r.events(runId)).at(-1);
-    expect(last).toEqual({
+    // The last attempt fails the run at once, with what the loop said (no secret in it).
+    await expect(deliver(2)).rejects.toThrow("provider exploded");
+    const failed = {
       id: expect.any(String),
       type: "failed",
       code: "TF_AGENT_RUN_FAILED",
       message: "agent: the run failed",
+    };
+    expect((await r.events(runId)).at(-1)).toEqual(failed);
+    // The last delivery adds nothing, and throws so that the job goes to the dead letters.
+    await expect(deliver(3)).rejects.toThrow("no attempt of 2 finished it");
+    expect((await r.events(runId)).filter((e) => e.type === "failed")).toEqual([failed]);
+  });
+
+  test("a worker that dies on every attempt: the job's last delivery ends the run with failed, and a stream following it ends", async () => {
+    const r = await rig({ tokenDelayMs: 5 });
+    const runId = await r.start("Tell me about the weather in Paris");
+    const seen: string[] = [];
+    const following = (async () => {
+      for await (const event of r.runs.events(runId)) seen.push(event.type);
+    })();
+    for (let n = 1; n <= 2; n++) {
+      const dying = new AbortController();
+      const running = retryWhileBusy(() => r.engine.run(runId, { signal: dying.signal, attempt: n, maxAttempts: 3 }));
+      const before = seen.length;
+      await until(() => seen.length > before + 2);
+      dying.abort(new Error("the worker died"));
+      await running.catch(() => {});
+    }
+    expect(seen).not.toContain("failed");
+    const last = retryWhileBusy(() =>
+      r.engine.run(runId, { signal: AbortSignal.timeout(60_000), attempt: 3, maxAttempts: 3 }),
+    );
+    await expect(last).rejects.toMatchObject({ code: "TF_AGENT_RUN_FAILED" });
+    await following;
+    expect(seen.at(-1)).toBe("failed");
+    expect((await r.events(runId)).at(-1)).toEqual({
+      id: expect.any(String),
+      type: "failed",
+      code: "TF_AGENT_RUN_FAILED",
+      message: `agent: run "${runId}" failed: no attempt of 2 finished it (each failed, or its worker stopped)`,
     });
+    // The JSON answer says so too.
+    const result = await r.runs.result(runId);
+    expect(result).toMatchObject({ status: "failed", reason: expect.stringContaining("no attempt of 2") });
   });
 });
 

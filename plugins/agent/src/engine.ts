@@ -28,6 +28,10 @@ export interface AttemptContext {
   readonly signal: AbortSignal;
   /** 1 on the first delivery of this job. */
   readonly attempt: number;
+  /**
+   * The job's deliveries. The last one is not an attempt at the run: it comes only when every
+   * attempt before it failed or died with its worker, and it ends the run with `failed`.
+   */
   readonly maxAttempts: number;
   /** Hands the job back for later without counting the attempt (another worker holds the run). */
   readonly release?: (delayMs: number) => Promise<unknown>;
@@ -164,6 +168,7 @@ export class RunEngine {
     const setup = this.#setup;
     const { logger } = setup;
     const state = await loadState(setup.log, runId);
+    if (context.attempt >= context.maxAttempts) return this.#outOfAttempts(runId, state, context);
     if (state.terminal) return;
     if (state.input === undefined) {
       logger.warn("agent: a run's log holds no input (expired or never written): nothing to run", { run_id: runId });
@@ -316,13 +321,34 @@ export class RunEngine {
     if (done) return this.#finish(runId, state, done);
     const error =
       failure ?? agentErrors.create("TF_AGENT_RUN_FAILED", { runId, reason: "the loop ended without a done event" });
-    if (context.attempt < context.maxAttempts) throw error;
+    if (context.attempt < context.maxAttempts - 1) throw error;
     logger.error("agent: run failed on its last attempt", { run_id: runId, attempt: context.attempt, error });
     const shown =
       error instanceof TwelvefoldError
         ? { code: error.code, message: error.message }
         : { code: "TF_AGENT_RUN_FAILED", message: "agent: the run failed" };
     await this.#end(runId, state, { type: "failed", ...shown });
+    throw error;
+  }
+
+  /**
+   * The job's last delivery: every attempt before it failed or died with its worker (killed, say,
+   * on each), so nothing ended the run. It runs nothing: it ends the run with `failed`, so every
+   * stream following it ends, and throws, so the job goes to the dead letters. A run that ended
+   * otherwise (its last attempt finished, but died before the ack) is left as it is.
+   */
+  async #outOfAttempts(runId: string, state: RunState, context: AttemptContext): Promise<void> {
+    const terminal = state.terminal?.type;
+    if (terminal === "done" || terminal === "cancelled") return;
+    const attempts = context.maxAttempts - 1;
+    const error = agentErrors.create("TF_AGENT_RUN_FAILED", {
+      runId,
+      reason: `no attempt of ${attempts} finished it (each failed, or its worker stopped)`,
+    });
+    if (terminal === undefined && state.input !== undefined) {
+      this.#setup.logger.error("agent: run out of attempts", { run_id: runId, attempts });
+      await this.#end(runId, state, { type: "failed", code: error.code, message: error.message });
+    }
     throw error;
   }
 

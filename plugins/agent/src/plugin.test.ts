@@ -12,6 +12,7 @@ import {
   token,
   worker,
 } from "@twelvefold/kernel";
+import { memoryQueue } from "@twelvefold/kernel/memory";
 import { Agent, calculator, defineTool, llm, localModel } from "@twelvefold/llm";
 import { pluginContract, testApp } from "@twelvefold/testing";
 import * as v from "valibot";
@@ -191,7 +192,7 @@ describe("the agent plugin's setup", () => {
   test("a web process needs no loop: it serves runs, and running one there says where runs run", async () => {
     await using t = await testApp({ plugins: [http(), agent({ loop: Agent, routes })], env: quiet, process: "web" });
     const { runId } = await t.get(AgentRuns).start({ user: "ada", text: "hello" });
-    const attempt = t.get(AgentEngine).run(runId, { signal: new AbortController().signal, attempt: 5, maxAttempts: 5 });
+    const attempt = t.get(AgentEngine).run(runId, { signal: new AbortController().signal, attempt: 1, maxAttempts: 6 });
     await expect(attempt).rejects.toThrow("runs run in a worker process");
   });
 
@@ -266,4 +267,56 @@ describe("instructions and input", () => {
     await expect(runs.start({ user: "ada" })).rejects.toThrow("agent: a run needs text or messages");
     expect((await t.get(Queue).stats("agent.runs")).ready).toBe(0);
   });
+});
+
+describe("a run that no attempt finishes", () => {
+  test("a job that fails on every attempt before the loop runs: the run ends with failed, its stream ends, the job is a dead letter", async () => {
+    const Conversations = token<ConversationStore>("test/Conversations");
+    let loads = 0;
+    const conversations = definePlugin({
+      name: "conversations",
+      provides: [Conversations],
+      start: ({ provide }) =>
+        provide(Conversations, {
+          async load() {
+            loads++;
+            throw new Error('conversations: cannot connect to "db:5432": connection refused');
+          },
+          save: async () => ({}),
+        }),
+    });
+    // The memory queue with retries at once instead of after 1, 2, 4, 8 and 16 s.
+    await using queue = memoryQueue();
+    const retryAtOnce: Queue = {
+      enqueue: (topic, payload, options) => queue.enqueue(topic, payload, options),
+      consume: (topic, handler, options) => queue.consume(topic, handler, { ...options, backoffMs: () => 0 }),
+      deadLetters: (topic, limit) => queue.deadLetters(topic, limit),
+      stats: (topic) => queue.stats(topic),
+    };
+    await using t = await testApp({
+      plugins: [
+        http(),
+        llm(),
+        worker(),
+        conversations,
+        agent({ loop: Agent, routes, conversations: Conversations, AGENT_MAX_RUNS_PER_USER: 1 }),
+      ],
+      overrides: [override(Queue, retryAtOnce)],
+      env: quiet,
+    });
+    const runs = t.get(AgentRuns);
+    const { runId } = await runs.start({ user: "ada", text: "hello", conversation: "c-1" });
+    const events = [];
+    for await (const event of runs.events(runId)) events.push(event);
+    expect(events.map((e) => e.type)).toEqual(["failed"]);
+    const message = `agent: run "${runId}" failed: no attempt of 5 finished it (each failed, or its worker stopped)`;
+    expect(events[0]).toMatchObject({ code: "TF_AGENT_RUN_FAILED", message });
+    expect(loads).toBe(5);
+    // The delivery that ended the run threw, so the job is in the dead letters with the same reason.
+    const dead = () => queue.deadLetters("agent.runs");
+    while ((await dead()).length === 0) await Bun.sleep(10);
+    expect((await dead()).map((m) => [m.payload, m.error])).toEqual([[{ run_id: runId }, message]]);
+    // The user's one slot is free again: they may start their next run.
+    expect((await runs.start({ user: "ada", text: "again" })).runId).not.toBe(runId);
+  }, 30_000);
 });

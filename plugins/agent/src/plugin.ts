@@ -22,6 +22,9 @@ import type { AgentLoop, RunTools } from "./loop.ts";
 import { type AgentRoutes, mountRoutes, type RouteContext } from "./routes.ts";
 import { createRuns, type AgentRuns as Runs } from "./runs.ts";
 
+/** Attempts at a run before it fails: a failing model call or tool, or a worker that died. */
+const RUN_ATTEMPTS = 5;
+
 /** The runs API: see {@link Runs}. */
 export type AgentRuns = Runs;
 
@@ -124,6 +127,9 @@ export function agent<C extends RouteContext>(options: AgentOptions<C>): Plugin 
       const job = defineJob({
         topic: config.AGENT_TOPIC,
         payload: v.object({ run_id: v.pipe(v.string(), v.uuid()) }),
+        // One delivery more than the run has attempts: that one only ends the run with `failed`
+        // (see RunEngine), so a run whose worker died on every attempt still ends for its streams.
+        maxAttempts: RUN_ATTEMPTS + 1,
         run: ({ run_id }, { signal, message, delivery }) =>
           (engine as RunEngine).run(run_id, {
             signal,
