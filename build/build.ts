@@ -10,9 +10,15 @@
  * A few packages read files beside their own modules at run time (PGlite's WASM and data files):
  * those stay outside the bundle and are copied, with what they depend on, into dist/node_modules,
  * so dist/ runs on its own: `bun dist/web.js`.
+ *
+ * A large SDK that only some processes load, and only when its feature is configured (openai: the
+ * worker, with OpenAI settings), is built once as a bytecode chunk of its own, dist/lazy/<name>.js,
+ * which the bundles import at run time. Loading a bundle costs time in proportion to its size even
+ * for code that never runs (about 2 ms of CPU a megabyte here): openai was a third of every bundle.
  */
 import { createHash } from "node:crypto";
-import { cp, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import type { BunPlugin } from "bun";
 import { traceModules } from "./trace.ts";
@@ -23,6 +29,18 @@ export type BundleType = (typeof bundleTypes)[number];
 
 /** Packages that load files beside their own modules at run time, so they cannot be bundled. */
 export const unbundled = ["@electric-sql/pglite"] as const;
+
+/**
+ * SDKs built as chunks of their own (dist/lazy/<name>.js), by chunk name: the specifiers the code
+ * imports them by. A chunk holds every specifier listed for it, so they share one copy of the package
+ * (openai/error's classes are the ones openai/client throws).
+ */
+export const lazyChunks: Readonly<Record<string, readonly string[]>> = {
+  openai: ["openai/client", "openai/error"],
+};
+
+/** Where the code that imports each lazy chunk's specifiers lives, to resolve them from there. */
+const lazyImporters: Readonly<Record<string, string>> = { openai: join(import.meta.dir, "..", "plugins", "llm") };
 
 /** The repository root. */
 export const root = join(import.meta.dir, "..");
@@ -47,6 +65,8 @@ export interface BuildManifest {
   readonly lockfile: { readonly file: "bun.lock"; readonly sha256: string };
   readonly bun: string;
   readonly bundles: Readonly<Record<BundleType, BundleEntry>>;
+  /** The lazy chunks (dist/lazy/<name>.js) the bundles import at run time, by name. */
+  readonly chunks: Readonly<Record<string, BundleEntry>>;
   /** Packages copied into dist/node_modules because a bundle imports them at run time. */
   readonly vendored: readonly string[];
 }
@@ -85,6 +105,67 @@ function externals(importers: Map<string, string>): BunPlugin {
         return { path, external: true };
       });
     },
+  };
+}
+
+/** Points each lazy chunk's specifiers at its file, dist/lazy/<name>.js, imported at run time. */
+function toLazyChunks(): BunPlugin {
+  const chunkOf = new Map(Object.entries(lazyChunks).flatMap(([name, specs]) => specs.map((s) => [s, name] as const)));
+  const filter = new RegExp(`^(?:${[...chunkOf.keys()].map((n) => n.replace(/[/.]/g, "\\$&")).join("|")})$`);
+  return {
+    name: "twelvefold-lazy-chunks",
+    setup(build) {
+      build.onResolve({ filter }, ({ path }) => ({ path: `./lazy/${chunkOf.get(path)}.js`, external: true }));
+    },
+  };
+}
+
+/** Builds each lazy chunk into `outdir`/lazy from an entry that re-exports its specifiers. */
+async function buildLazyChunks(outdir: string, trace: boolean): Promise<Record<string, BundleEntry>> {
+  const scratch = await mkdtemp(join(tmpdir(), "twelvefold-chunks-"));
+  try {
+    const entries = await Promise.all(
+      Object.entries(lazyChunks).map(async ([name, specs]) => {
+        const from = lazyImporters[name] ?? root;
+        const lines = specs.map((spec) => `export * from ${JSON.stringify(Bun.resolveSync(spec, from))};`);
+        const entry = join(scratch, `${name}.ts`);
+        await writeFile(entry, `${lines.join("\n")}\n`);
+        return entry;
+      }),
+    );
+    const result = await Bun.build({
+      entrypoints: entries,
+      outdir: join(outdir, "lazy"),
+      target: "bun",
+      format: "cjs",
+      bytecode: true,
+      plugins: trace ? [traceModules(root)] : [],
+      throw: false,
+    });
+    if (!result.success) {
+      throw new AggregateError(
+        result.logs,
+        `build: bundling the lazy chunks failed: ${result.logs.map(String).join("; ")}`,
+      );
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  const chunks: Record<string, BundleEntry> = {};
+  for (const name of Object.keys(lazyChunks)) chunks[name] = await entryOf(outdir, `lazy/${name}.js`);
+  return chunks;
+}
+
+/** The manifest entry of the built script `file` (relative to `outdir`) and its bytecode. */
+async function entryOf(outdir: string, file: string): Promise<BundleEntry> {
+  const bytecodeFile = `${file}.jsc`;
+  const script = await readFile(join(outdir, file));
+  return {
+    file,
+    bytes: script.byteLength,
+    bytecodeFile,
+    bytecodeBytes: (await stat(join(outdir, bytecodeFile))).size,
+    sha256: sha256(script),
   };
 }
 
@@ -140,25 +221,15 @@ export async function buildBundles(options: BuildOptions = {}): Promise<BuildMan
     target: "bun",
     format: "cjs",
     bytecode: true,
-    plugins: [externals(importers), ...(options.trace ? [traceModules(root)] : [])],
+    plugins: [externals(importers), toLazyChunks(), ...(options.trace ? [traceModules(root)] : [])],
     throw: false,
   });
   if (!result.success) {
     throw new AggregateError(result.logs, `build: bundling failed: ${result.logs.map(String).join("; ")}`);
   }
   const bundles = {} as Record<BundleType, BundleEntry>;
-  for (const type of bundleTypes) {
-    const file = `${type}.js`;
-    const bytecodeFile = `${file}.jsc`;
-    const script = await readFile(join(outdir, file));
-    bundles[type] = {
-      file,
-      bytes: script.byteLength,
-      bytecodeFile,
-      bytecodeBytes: (await stat(join(outdir, bytecodeFile))).size,
-      sha256: sha256(script),
-    };
-  }
+  for (const type of bundleTypes) bundles[type] = await entryOf(outdir, `${type}.js`);
+  const chunks = await buildLazyChunks(outdir, options.trace === true);
   // The container's HEALTHCHECK, a plain script: it runs every few seconds and must start at once.
   const health = await Bun.build({
     entrypoints: [join(root, "build", "healthcheck.ts")],
@@ -177,6 +248,7 @@ export async function buildBundles(options: BuildOptions = {}): Promise<BuildMan
     lockfile: { file: "bun.lock", sha256: sha256(await readFile(join(root, "bun.lock"))) },
     bun: Bun.version,
     bundles,
+    chunks,
     vendored: [...vendored].sort(),
   };
   await writeFile(join(outdir, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -188,10 +260,10 @@ export function describeManifest(manifest: BuildManifest, outdir: string): strin
   const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
   const lines = [
     `${manifest.name} ${manifest.version} at ${manifest.revision}${manifest.dirty ? " (uncommitted changes)" : ""}, bun ${manifest.bun}, bun.lock ${manifest.lockfile.sha256.slice(0, 12)}`,
-    ...bundleTypes.map((type) => {
-      const b = manifest.bundles[type];
-      return `  ${relative(root, join(outdir, b.file)).padEnd(22)} ${kib(b.bytes).padStart(9)}  bytecode ${kib(b.bytecodeBytes).padStart(9)}`;
-    }),
+    ...[...bundleTypes.map((type) => manifest.bundles[type]), ...Object.values(manifest.chunks)].map(
+      (b) =>
+        `  ${relative(root, join(outdir, b.file)).padEnd(22)} ${kib(b.bytes).padStart(9)}  bytecode ${kib(b.bytecodeBytes).padStart(9)}`,
+    ),
   ];
   if (manifest.vendored.length > 0) lines.push(`  unbundled, copied to node_modules: ${manifest.vendored.join(", ")}`);
   return lines.join("\n");

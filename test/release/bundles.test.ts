@@ -113,6 +113,22 @@ describe("the build", () => {
     expect(describeManifest(manifest, dir)).toContain("web.js");
   });
 
+  test("openai, which only a worker with OpenAI settings loads, is a lazy chunk of its own and in no bundle", async () => {
+    const chunk = manifest.chunks.openai;
+    expect(chunk?.file).toBe("lazy/openai.js");
+    const held = (file: string) =>
+      Bun.file(join(dir, file))
+        .text()
+        .then((t) => new Set(bundledModules(t).map(packageOf)));
+    expect((await held(chunk?.file as string)).has("openai")).toBe(true);
+    for (const type of ["web", "worker", "scheduler", "admin"] as const) {
+      expect({ type, openai: (await held(manifest.bundles[type].file)).has("openai") }).toEqual({
+        type,
+        openai: false,
+      });
+    }
+  });
+
   test("GIT_REVISION names the revision where there is no git checkout", async () => {
     const other = mkdtempSync(join(tmpdir(), "twelvefold-rev-"));
     try {
@@ -150,8 +166,10 @@ describe("SDKs whose feature is off are never evaluated", () => {
         shown.push(`${feature.name}: ${type} does not start yet`);
         continue;
       }
-      const text = await Bun.file(join(dir, manifest.bundles[type].file)).text();
-      const held = new Set(bundledModules(text).map(packageOf));
+      // The bundle and the lazy chunks (dist/lazy/) it imports at run time.
+      const files = [manifest.bundles[type].file, ...Object.values(manifest.chunks).map((c) => c.file)];
+      const texts = await Promise.all(files.map((file) => Bun.file(join(dir, file)).text()));
+      const held = new Set(texts.flatMap((text) => bundledModules(text)).map(packageOf));
       // In the bundle, or beside it: a package the bundle imports at run time (PGlite) is copied to dist/node_modules.
       const holds = [...held, ...manifest.vendored].some((pkg) => pkg !== undefined && feature.owns(pkg));
       if (!holds) {
