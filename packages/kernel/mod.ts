@@ -81,6 +81,7 @@ export {
   type TwelvefoldErrorOptions,
 } from "./src/errors.ts";
 export * from "./src/instrument.ts";
+export { type JsonCache, jsonCache } from "./src/json-cache.ts";
 export { createLogger, type KernelLogger, type LoggerOptions } from "./src/logger.ts";
 export {
   definePlugin,

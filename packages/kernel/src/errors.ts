@@ -218,6 +218,13 @@ const kernelTable = {
     message: (f: { topic: string }) =>
       `worker: cannot add job ${quote(f.topic)} after the worker subscribed: add it during start`,
   },
+  TF_CACHE_UNSERIALIZABLE: {
+    message: (f: { key: string; reason: string }) => `cache: cannot store ${quote(f.key)} as JSON: ${f.reason}`,
+  },
+  TF_CACHE_NOT_JSON: {
+    message: (f: { key: string }) =>
+      `cache: the value of ${quote(f.key)} is not JSON text: it was stored as plain text, not through jsonCache; read it with Cache.get`,
+  },
   TF_APP_STOP_FAILED: {
     message: (f: { app: string; count: number }) => `${f.app}: ${f.count} problem(s) while stopping`,
   },

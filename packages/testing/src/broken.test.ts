@@ -40,6 +40,7 @@ describe("the contract suites catch broken adapters", () => {
     };
     expect(await failingCases(cacheCases, make)).toEqual([
       "an entry expires after its TTL and is never returned again",
+      "jsonCache set passes its TTL to the cache",
     ]);
   });
 

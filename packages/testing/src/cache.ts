@@ -1,5 +1,5 @@
 import { expect } from "bun:test";
-import type { Cache } from "@twelvefold/kernel";
+import { type Cache, jsonCache, TwelvefoldError } from "@twelvefold/kernel";
 import { type AdapterFactory, type Cases, type ContractCase, registerSuite, type SuiteOptions, sleep } from "./case.ts";
 
 /** Options of {@link cacheContract}: the suite's options plus the adapter's capabilities. */
@@ -199,6 +199,97 @@ export const cacheCases: readonly ContractCase<Cache, CacheContractOptions>[] = 
         if (read !== undefined) expect(written).toContain(read);
       }
       expect(written).toContain((await cache.get(key)) as string);
+    },
+  },
+  {
+    name: "JSON values round-trip through jsonCache, stored as JSON text; a stored null is not a missing key",
+    async run(cache, { unique }) {
+      const json = jsonCache(cache);
+      const base = unique("json");
+      const values: readonly unknown[] = [
+        { user: "ada", turns: 3, tags: ["a", "b"], nested: { ok: true, none: null } },
+        [1, 2.5, -0.125, "x", false],
+        "a string",
+        0,
+        null,
+        { text: "caf\u00e9 \u{1F600} nul\u0000 line\n", half: "lone \ud800 surrogate" },
+      ];
+      await Promise.all(values.map((value, i) => json.set(`${base}:${i}`, value)));
+      expect(await Promise.all(values.map((_, i) => json.get(`${base}:${i}`)))).toEqual([...values]);
+      expect(await cache.get(`${base}:0`)).toBe(JSON.stringify(values[0]));
+      expect(await json.get(unique("missing"))).toBeUndefined();
+    },
+  },
+  {
+    name: "jsonCache refuses a value JSON cannot hold, says where, and leaves the entry as it was",
+    async run(cache, { unique }) {
+      const json = jsonCache(cache);
+      const key = unique("bad");
+      await json.set(key, { kept: true });
+      const cyclic: { name: string; self?: unknown } = { name: "loop" };
+      cyclic.self = { back: cyclic };
+      const refused: ReadonlyArray<readonly [unknown, string]> = [
+        [{ usage: { tokens: 10n } }, "a BigInt at $.usage.tokens"],
+        [cyclic, "a cycle at $.self.back, which refers back to $"],
+        [undefined, "the value is undefined"],
+        [() => 1, "the value is a function"],
+      ];
+      for (const [value, reason] of refused) {
+        const error = await json.set(key, value).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(TwelvefoldError);
+        expect((error as TwelvefoldError).code).toBe("TF_CACHE_UNSERIALIZABLE");
+        expect((error as Error).message).toContain(reason);
+      }
+      expect(await json.get(key)).toEqual({ kept: true });
+    },
+  },
+  {
+    name: "jsonCache reports stored text that is not JSON with TF_CACHE_NOT_JSON, without quoting it",
+    async run(cache, { unique }) {
+      const key = unique("text");
+      await cache.set(key, "sk-not-json-secret");
+      const error = await jsonCache(cache)
+        .get(key)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect((error as TwelvefoldError).code).toBe("TF_CACHE_NOT_JSON");
+      expect((error as Error).message).not.toContain("sk-not-json-secret");
+      expect(await cache.get(key)).toBe("sk-not-json-secret");
+    },
+  },
+  {
+    name: "jsonCache namespaces are the cache's namespaces, delete and clear included",
+    async run(cache, { unique }) {
+      const name = unique("jns");
+      const json = jsonCache(cache).namespace(name);
+      await json.set("k", { n: 1 });
+      expect(await cache.namespace(name).get("k")).toBe('{"n":1}');
+      expect(await jsonCache(cache).get("k")).toBeUndefined();
+      expect(await json.text.get("k")).toBe('{"n":1}');
+      await json.set("k2", [2]);
+      await json.clear();
+      expect(await cache.namespace(name).get("k2")).toBeUndefined();
+      await json.set("k3", 3);
+      expect(await json.delete("k3")).toBe(true);
+      expect(await json.get("k3")).toBeUndefined();
+    },
+  },
+  {
+    name: "jsonCache set passes its TTL to the cache",
+    needs: "ttl",
+    async run(cache, { unique, eventually }) {
+      const json = jsonCache(cache);
+      const key = unique("jttl");
+      await json.set(key, { soon: "gone" }, { ttlMs: 100 });
+      const left = await json.ttl(key);
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThanOrEqual(100);
+      await eventually("expiry of a 100 ms JSON entry", async () => (await json.get(key)) === undefined);
     },
   },
 ];

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { jsonCache } from "@twelvefold/kernel";
 import { cacheContract } from "@twelvefold/testing";
 import { fileConnection, redisAvailable } from "../test/redis.ts";
 import { redisCache } from "./cache.ts";
@@ -22,5 +23,13 @@ describe.if(redisAvailable)("redis Cache", () => {
     await cache.set("explicit", "v", { ttlMs: 5_000 });
     expect(await cache.ttl("defaulted")).toBeGreaterThan(55_000);
     expect(await cache.ttl("explicit")).toBeLessThanOrEqual(5_000);
+  });
+
+  test("JSON values set without a TTL take the REDIS_TTL default too", async () => {
+    const json = jsonCache(redisCache(await connection(), { defaultTtlMs: 60_000 }).namespace("sessions"));
+    await json.set("abc", { user: "ada" });
+    expect(await json.get("abc")).toEqual({ user: "ada" });
+    expect(await json.ttl("abc")).toBeGreaterThan(55_000);
+    expect(await json.ttl("abc")).toBeLessThanOrEqual(60_000);
   });
 });
