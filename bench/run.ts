@@ -15,6 +15,7 @@
 import { readFileSync, rmSync } from "node:fs";
 import type { Subprocess } from "bun";
 
+if (Bun.which("wrk") === null) throw new Error("bench: wrk is not installed (apt-get install -y wrk)");
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const DURATION_S = Number(process.env.DURATION_S ?? 5);
 const COLD_RUNS = Number(process.env.COLD_RUNS ?? 7);
