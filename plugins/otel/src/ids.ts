@@ -1,9 +1,9 @@
 /**
  * Trace and span ids: random, lowercase hex, never all zeros (W3C Trace Context). Random bytes
- * come from a pooled buffer, so one id costs a slice of it rather than a crypto call. Where the
- * runtime has `Uint8Array.prototype.toHex` (Bun, Deno) the id is one flat string made natively;
- * elsewhere (Node 20) a byte table builds it, and the result is a rope that costs a flattening
- * the first time a log line or an exporter reads it.
+ * come from a pooled buffer, turned into hex once per refill, so one id costs a slice of a string
+ * rather than a crypto call, a typed-array view and a conversion. Where the
+ * runtime has `Uint8Array.prototype.toHex` (Bun, Deno) the pool's hex is made natively;
+ * elsewhere (Node 20) a byte table builds it, flattened once by the first slice taken from it.
  */
 
 const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
@@ -24,16 +24,20 @@ function tableHex(bytes: Uint8Array): string {
 export const toHex: (bytes: Uint8Array) => string = nativeToHex ? (bytes) => nativeToHex.call(bytes) : tableHex;
 export { tableHex };
 
+/** The pool as hex, made once per refill: an id is then a slice of it, not a view and a conversion of its own. */
+let poolHex = "";
+
 function randomHex(length: number): string {
   if (offset + length > POOL_SIZE) {
     crypto.getRandomValues(pool);
+    poolHex = toHex(pool);
     offset = 0;
   }
   const start = offset;
   offset += length;
   let zero = true;
   for (let i = start; i < offset && zero; i++) zero = pool[i] === 0;
-  return zero ? randomHex(length) : toHex(pool.subarray(start, offset));
+  return zero ? randomHex(length) : poolHex.slice(start * 2, offset * 2);
 }
 
 /** A new 16-byte trace id as 32 hex digits. */
