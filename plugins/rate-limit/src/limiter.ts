@@ -40,6 +40,21 @@ export interface RateLimiterOptions {
   readonly logger?: Logger;
   /** Called on every 429 (the plugin counts them in `rate_limit_rejections_total`). */
   readonly onReject?: (policy: string) => void;
+  /**
+   * What a failing store means (the plugin's RATE_LIMIT_FAIL_OPEN). Without it the limiter admits
+   * and warns at most every 10 s.
+   */
+  readonly outage?: StoreOutage;
+}
+
+/** Decides the answer while the store fails, and hears when it works again; shared by the limiters over one store. */
+export interface StoreOutage {
+  /** True from a failed hit until the next one that works. */
+  readonly failing: boolean;
+  /** The result to act on for a hit that failed with `error`. */
+  failed(error: unknown, limit: number, windowMs: number): RateLimitResult;
+  /** A hit worked while {@link failing}. */
+  recovered(): void;
 }
 
 interface Compiled {
@@ -112,6 +127,7 @@ export function createRateLimiter(store: RateLimitStore, options: RateLimiterOpt
     names.add(policy.name);
   }
   const apiKeyHeader = options.apiKeyHeader ?? "x-api-key";
+  const outage = options.outage;
   let lastWarning = 0;
 
   const keyOf = async (policy: Compiled, request: Request, facts: RequestFacts): Promise<string> => {
@@ -142,17 +158,23 @@ export function createRateLimiter(store: RateLimitStore, options: RateLimiterOpt
     }
     if (policy === undefined) return next();
     let result: RateLimitResult;
+    let hitting = false;
     try {
       // The common case (keyed by address) stays synchronous up to the store.
       const key = policy.key === "ip" ? policy.ipPrefix + facts.clientIp : await keyOf(policy, request, facts);
+      hitting = true;
       result = await store.hit(key, policy.limit, policy.windowMs);
+      if (outage?.failing) outage.recovered();
     } catch (error) {
-      const now = Date.now();
-      if (now - lastWarning > 10_000) {
-        lastWarning = now;
-        options.logger?.warn("rate-limit store failed: admitting requests unlimited", { error, policy: policy.name });
+      if (hitting && outage !== undefined) result = outage.failed(error, policy.limit, policy.windowMs);
+      else {
+        const now = Date.now();
+        if (now - lastWarning > 10_000) {
+          lastWarning = now;
+          options.logger?.warn("rate-limit store failed: admitting requests unlimited", { error, policy: policy.name });
+        }
+        return next();
       }
-      return next();
     }
     if (!result.allowed) {
       options.onReject?.(policy.name);

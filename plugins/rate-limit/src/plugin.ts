@@ -7,11 +7,12 @@ import {
   Meter,
   metricNames,
   type Plugin,
+  type RateLimitResult,
   RateLimitStore,
   token,
 } from "@twelvefold/kernel";
 import { rateLimitConfig } from "./config.ts";
-import { createRateLimiter, type RatePolicy } from "./limiter.ts";
+import { createRateLimiter, type RatePolicy, type StoreOutage } from "./limiter.ts";
 
 /** Builds more limiters over the app's store, for routes that need their own (after authentication, say). */
 export interface RateLimiter {
@@ -23,32 +24,36 @@ export interface RateLimiter {
 export const RateLimiter = token<RateLimiter>("twelvefold/rate-limit/RateLimiter");
 
 /**
- * The store as the limiter sees it while it fails: RATE_LIMIT_FAIL_OPEN admits (or refuses) every
+ * What the limiter does while its store fails: RATE_LIMIT_FAIL_OPEN admits (or refuses) every
  * request, and the outage is logged once when it begins and once when it ends, not per request.
+ * The limiter consults it only when a hit fails or while an outage lasts, so a working store is
+ * called directly, with no wrapper (and no extra promise) per request.
  */
-function followFailOpen(store: RateLimitStore, failOpen: boolean, logger: Logger): RateLimitStore {
-  let failing = false;
-  return {
-    async hit(key, limit, windowMs) {
-      try {
-        const result = await store.hit(key, limit, windowMs);
-        if (failing) {
-          failing = false;
-          logger.info("rate-limit store is back: limiting again");
-        }
-        return result;
-      } catch (error) {
-        if (!failing) {
-          failing = true;
-          const what = failOpen ? "admitting requests unlimited" : "refusing requests until it is back";
-          logger.warn(`rate-limit store failed: ${what}`, { error, fail_open: failOpen });
-        }
-        // Refused requests are told to retry in a second.
-        return { allowed: failOpen, limit, remaining: failOpen ? limit : 0, resetMs: Math.min(windowMs, 1_000) };
-      }
-    },
-    reset: (key) => store.reset(key),
-  };
+class FailOpenOutage implements StoreOutage {
+  failing = false;
+  readonly #failOpen: boolean;
+  readonly #logger: Logger;
+
+  constructor(failOpen: boolean, logger: Logger) {
+    this.#failOpen = failOpen;
+    this.#logger = logger;
+  }
+
+  failed(error: unknown, limit: number, windowMs: number): RateLimitResult {
+    const failOpen = this.#failOpen;
+    if (!this.failing) {
+      this.failing = true;
+      const what = failOpen ? "admitting requests unlimited" : "refusing requests until it is back";
+      this.#logger.warn(`rate-limit store failed: ${what}`, { error, fail_open: failOpen });
+    }
+    // Refused requests are told to retry in a second.
+    return { allowed: failOpen, limit, remaining: failOpen ? limit : 0, resetMs: Math.min(windowMs, 1_000) };
+  }
+
+  recovered(): void {
+    this.failing = false;
+    this.#logger.info("rate-limit store is back: limiting again");
+  }
 }
 
 /** Options of {@link rateLimit}: values for its settings (the top config layer), and policies. */
@@ -82,14 +87,21 @@ export function rateLimit(options: RateLimitOptions = {}): Plugin {
     optional: [Meter],
     provides: [RateLimiter],
     start({ config, get, find, provide, logger }) {
-      const store = followFailOpen(get(RateLimitStore), config.RATE_LIMIT_FAIL_OPEN, logger);
+      const store = get(RateLimitStore);
+      const outage = new FailOpenOutage(config.RATE_LIMIT_FAIL_OPEN, logger);
       const rejections = find(Meter)?.counter({
         name: metricNames.rateLimitRejections,
         help: "Requests refused with 429 by the rate limiter.",
       });
       const onReject = rejections ? () => rejections.inc() : undefined;
       const build = (list: readonly RatePolicy[]) =>
-        createRateLimiter(store, { policies: list, apiKeyHeader: config.RATE_LIMIT_API_KEY_HEADER, logger, onReject });
+        createRateLimiter(store, {
+          policies: list,
+          apiKeyHeader: config.RATE_LIMIT_API_KEY_HEADER,
+          logger,
+          onReject,
+          outage,
+        });
       const fallback: RatePolicy = { name: "default", limit: config.RATE_LIMIT_PER_MINUTE, key: config.RATE_LIMIT_KEY };
       get(HttpRoutes).use(build([...policies, fallback]), { name: "rate-limit" });
       provide(RateLimiter, { middleware: (...list) => build(list) });
