@@ -141,7 +141,9 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
   /** Answers the request (or refuses it, before any handler, with `refusal`) and records the answer. */
   const serve = async (state: RequestState, refusal?: HttpError): Promise<Response> => {
     const request = state.request;
-    const span = tracer?.startSpan(request.method, { kind: "server", carrier: carrierOf(state) });
+    // Read once: each read of a Request's method is a call into the runtime.
+    const method = request.method;
+    const span = tracer?.startSpan(method, { kind: "server", carrier: carrierOf(state) });
     inflight.add(state);
     let response: Response;
     try {
@@ -164,9 +166,9 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
     const seconds = (now() - state.startedAt) / 1000;
     if (span) {
       if (span.isRecording()) {
-        span.updateName(`${request.method} ${route}`);
+        span.updateName(`${method} ${route}`);
         span.setAttributes({
-          "http.request.method": request.method,
+          "http.request.method": method,
           "url.path": state.path,
           "http.route": route,
           "http.response.status_code": status,
@@ -177,12 +179,12 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
       span.end();
     }
     if (metrics) {
-      metrics.total.inc({ method: request.method, route, status });
-      metrics.duration.observe({ method: request.method, route }, seconds);
+      metrics.total.inc({ method, route, status });
+      metrics.duration.observe({ method, route }, seconds);
     }
     if (accessLog && logger.enabled("info")) {
       logger.info("request", {
-        method: request.method,
+        method,
         path: state.path,
         route,
         status,

@@ -284,7 +284,17 @@ export function http(options: HttpOptions = {}): Plugin {
 
       provide(HttpApp, app);
       provide(HttpListener, listener);
-      provide(HttpHandler, { fetch: async (request: Request) => await entry(request, undefined) });
+      provide(HttpHandler, {
+        // Not an async function: the answer is already a promise, and a second one per request costs a frame and a tick.
+        fetch(request: Request): Promise<Response> {
+          try {
+            const answer = entry(request, undefined);
+            return answer instanceof Promise ? answer : Promise.resolve(answer);
+          } catch (error) {
+            return Promise.reject(error);
+          }
+        },
+      });
       provide(HttpRoutes, {
         add(method: HttpMethod, path: string, handler, routeOptions) {
           lateRouteCheck(`route "${method} ${path}"`);
