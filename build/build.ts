@@ -15,16 +15,12 @@
  * worker, with OpenAI settings), is built once as a bytecode chunk of its own, dist/lazy/<name>.js,
  * which the bundles import at run time. Loading a bundle costs time in proportion to its size even
  * for code that never runs (about 2 ms of CPU a megabyte here): openai was a third of every bundle.
- *
- * The drivers' imports of node:tls and node:crypto load at first use (lazy-builtins.ts): a process
- * on plaintext URLs never loads them, which is several milliseconds of every cold start.
  */
 import { createHash } from "node:crypto";
 import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import type { BunPlugin } from "bun";
-import { lazyBuiltinImports } from "./lazy-builtins.ts";
 import { traceModules } from "./trace.ts";
 
 /** The process types there is a bundle for, each from build/entries/<type>.ts. */
@@ -225,12 +221,7 @@ export async function buildBundles(options: BuildOptions = {}): Promise<BuildMan
     target: "bun",
     format: "cjs",
     bytecode: true,
-    plugins: [
-      externals(importers),
-      toLazyChunks(),
-      lazyBuiltinImports(options.trace ? root : undefined),
-      ...(options.trace ? [traceModules(root)] : []),
-    ],
+    plugins: [externals(importers), toLazyChunks(), ...(options.trace ? [traceModules(root)] : [])],
     throw: false,
   });
   if (!result.success) {

@@ -20,16 +20,6 @@ import type { BunPlugin, Loader } from "bun";
 /** The global the markers push to. */
 export const TRACE_GLOBAL = "__twelvefoldModules";
 
-/** The statement appended to module `path` (absolute) that records its evaluation. */
-export function traceMarker(root: string, path: string): string {
-  return `;globalThis.${TRACE_GLOBAL}?.push(${JSON.stringify(relative(root, path))});`;
-}
-
-/** The loader Bun needs for a module file, by its extension. */
-export function loaderOf(path: string): Loader {
-  return loaders[path.slice(path.lastIndexOf(".") + 1)] ?? "js";
-}
-
 const loaders: Readonly<Record<string, Loader>> = {
   js: "js",
   mjs: "js",
@@ -47,8 +37,10 @@ export function traceModules(root: string): BunPlugin {
     name: "twelvefold-trace-modules",
     setup(build) {
       build.onLoad({ filter: /\.(?:[cm]?[jt]s|[jt]sx)$/ }, async ({ path }) => {
+        const loader = loaders[path.slice(path.lastIndexOf(".") + 1)] ?? "js";
         const source = await Bun.file(path).text();
-        return { contents: `${source}\n${traceMarker(root, path)}\n`, loader: loaderOf(path) };
+        const marker = `;globalThis.${TRACE_GLOBAL}?.push(${JSON.stringify(relative(root, path))});`;
+        return { contents: `${source}\n${marker}\n`, loader };
       });
     },
   };
