@@ -49,6 +49,7 @@ describe("the contract suites catch broken adapters", () => {
       const windows = new Map<string, { count: number; endsAt: number }>();
       return {
         async hit(key, limit, windowMs) {
+          if (!Number.isInteger(limit) || limit < 1 || !(windowMs > 0)) throw new RangeError("limit or window");
           const now = Date.now();
           const seen = windows.get(key);
           const window = seen && seen.endsAt > now ? seen : { count: 0, endsAt: now + windowMs };
@@ -70,6 +71,29 @@ describe("the contract suites catch broken adapters", () => {
     expect(await failingCases(rateLimitCases, make)).toEqual([
       "hit is atomic: 50 concurrent hits on one key admit exactly the limit",
     ]);
+  });
+
+  test("a rate limiter that takes any limit fails the RangeError case; answering by promise fails none", async () => {
+    const permissive = (): RateLimitStore => {
+      const real = memoryRateLimitStore();
+      return {
+        hit: (key, limit, windowMs) => real.hit(key, Math.max(1, Math.ceil(limit)), windowMs || 1),
+        reset: (key) => real.reset(key),
+      };
+    };
+    expect(await failingCases(rateLimitCases, permissive)).toEqual([
+      "a limit that is not a positive integer, or a window that is not positive, is a RangeError",
+    ]);
+    // The memory store answers synchronously and throws at the call; the same store behind a
+    // promise (as a networked one answers: results and errors both asynchronous) passes too.
+    const promising = (): RateLimitStore => {
+      const real = memoryRateLimitStore();
+      return {
+        hit: async (key, limit, windowMs) => real.hit(key, limit, windowMs),
+        reset: (key) => real.reset(key),
+      };
+    };
+    expect(await failingCases(rateLimitCases, promising)).toEqual([]);
   });
 
   test("a lock that checks, then takes, lets two owners in and fails the contention case", async () => {

@@ -12,6 +12,19 @@ function expectSane(result: RateLimitResult, limit: number, windowMs: number): v
   expect(result.resetMs).toBeLessThanOrEqual(windowMs);
 }
 
+/**
+ * What one call of `hit` came to, whichever way the adapter answers: a result (returned, or a
+ * promise of one) or an error (thrown at the call, or a rejected promise). The contract allows
+ * all four, so the cases never assume a promise.
+ */
+async function outcome(call: () => RateLimitResult | Promise<RateLimitResult>): Promise<RateLimitResult | Error> {
+  try {
+    return await call();
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
 /** The RateLimitStore contract's cases, as data (see {@link runCase}). */
 export const rateLimitCases: readonly ContractCase<RateLimitStore, RateLimitContractOptions>[] = [
   {
@@ -83,6 +96,22 @@ export const rateLimitCases: readonly ContractCase<RateLimitStore, RateLimitCont
       });
       expect(fresh.remaining).toBe(1);
       expectSane(fresh, 2, 150);
+    },
+  },
+  {
+    name: "a limit that is not a positive integer, or a window that is not positive, is a RangeError",
+    async run(store, { unique }) {
+      const key = unique("client");
+      for (const [limit, windowMs] of [
+        [0, 10_000],
+        [2.5, 10_000],
+        [1, 0],
+      ] as const) {
+        const result = await outcome(() => store.hit(key, limit, windowMs));
+        expect(result, `hit(key, ${limit}, ${windowMs})`).toBeInstanceOf(RangeError);
+      }
+      // A refused call counted nothing.
+      expect((await store.hit(key, 1, 10_000)).allowed).toBe(true);
     },
   },
   {

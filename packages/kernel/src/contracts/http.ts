@@ -50,11 +50,17 @@ export interface RequestFacts {
  * A middleware in web-standard terms, so a plugin can wrap every request without depending on
  * the http plugin's framework. Return `next()`'s response (headers may be added to it) or a
  * response of your own to answer early.
+ *
+ * `next()` answers synchronously (a `Response`) when everything after it did, and with a promise
+ * otherwise: `await next()` works either way, and a middleware that needs no await of its own can
+ * stay synchronous when what follows is (`const answer = next(); return answer instanceof Promise ?
+ * answer.then(tag) : tag(answer)`), so a request that nothing suspends is answered without a
+ * microtask turn. Never call `.then` on `next()` without checking.
  */
 export type HttpMiddleware = (
   request: Request,
   facts: RequestFacts,
-  next: () => Promise<Response>,
+  next: () => Response | Promise<Response>,
 ) => Response | Promise<Response>;
 
 /** Options for {@link HttpRoutes.use}. */

@@ -18,10 +18,17 @@ export interface RateLimitResult {
  * Every adapter must guarantee:
  * - `hit` is atomic: N concurrent hits on one key within a window admit exactly `limit` of them;
  * - `remaining` counts down from `limit - 1` and `resetMs` is within `(0, windowMs]`;
- * - when a window ends the count starts again; keys never affect each other.
+ * - when a window ends the count starts again; keys never affect each other;
+ * - a `limit` that is not a positive integer, or a `windowMs` that is not positive, is a `RangeError`.
+ *
+ * `hit` may answer synchronously: an adapter that counts in-process (the memory one) returns the
+ * result itself, and one behind a network round trip (Redis) a promise of it. The rate limiter then
+ * answers a request without a microtask turn of its own. A synchronous adapter reports a failure by
+ * throwing, an asynchronous one by rejecting; callers `await` the call inside `try`, which handles
+ * all four outcomes.
  */
 export interface RateLimitStore {
-  hit(key: string, limit: number, windowMs: number): Promise<RateLimitResult>;
+  hit(key: string, limit: number, windowMs: number): RateLimitResult | Promise<RateLimitResult>;
   /** Forgets the key's count (an admin unblocking a client, or a test starting fresh). */
   reset(key: string): Promise<void>;
 }

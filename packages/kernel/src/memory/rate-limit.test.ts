@@ -16,10 +16,17 @@ describe("memoryRateLimitStore", () => {
     expect(await store.hit("k", 1, 1_000)).toEqual({ allowed: true, limit: 1, remaining: 0, resetMs: 1_000 });
   });
 
-  test("refuses a limit or window that makes no sense", async () => {
+  test("answers synchronously: the result itself, not a promise of it", () => {
     const store = memoryRateLimitStore();
-    await expect(store.hit("k", 0, 1_000)).rejects.toThrow(RangeError);
-    await expect(store.hit("k", 1.5, 1_000)).rejects.toThrow('got "1.5"');
-    await expect(store.hit("k", 1, 0)).rejects.toThrow("windowMs");
+    const answer = store.hit("k", 2, 1_000);
+    expect(answer).not.toBeInstanceOf(Promise);
+    expect(answer).toMatchObject({ allowed: true, limit: 2, remaining: 1 });
+  });
+
+  test("refuses a limit or window that makes no sense by throwing at the call", () => {
+    const store = memoryRateLimitStore();
+    expect(() => store.hit("k", 0, 1_000)).toThrow(RangeError);
+    expect(() => store.hit("k", 1.5, 1_000)).toThrow('got "1.5"');
+    expect(() => store.hit("k", 1, 0)).toThrow("windowMs");
   });
 });

@@ -13,7 +13,9 @@ const SWEEP_EVERY = 1024;
 
 /**
  * Creates the in-process {@link RateLimitStore}: fixed windows that start at a key's first hit.
- * `hit` runs synchronously inside the promise, so it is atomic within one process (not across replicas)
+ * `hit` answers synchronously (the result, not a promise of it), so it is atomic within one process
+ * (not across replicas) and the rate limiter answers without a microtask turn; a limit or window
+ * that makes no sense is a `RangeError` thrown at the call.
  *
  * Honest limits: single process (each replica counts alone, so N replicas admit N times the
  * limit), counts are lost on restart. Ended windows are swept lazily; it holds no timer.
@@ -41,7 +43,7 @@ class MemoryRateLimitStore implements RateLimitStore {
     this.#now = now;
   }
 
-  async hit(key: string, limit: number, windowMs: number): Promise<RateLimitResult> {
+  hit(key: string, limit: number, windowMs: number): RateLimitResult {
     if (!Number.isInteger(limit) || limit < 1) {
       throw new RangeError(`memory RateLimitStore: limit must be a positive integer: got "${limit}"`);
     }
