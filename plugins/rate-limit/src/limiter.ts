@@ -104,6 +104,14 @@ function compile(policy: RatePolicy): Compiled {
   };
 }
 
+/** The response with the quota's `RateLimit-Policy` and `RateLimit` fields. */
+function labelled(response: Response, policy: Compiled, result: RateLimitResult): Response {
+  const headers = response.headers;
+  headers.set("ratelimit-policy", policy.policyHeader);
+  headers.set("ratelimit", rateLimitHeader(policy.name, result));
+  return response;
+}
+
 /**
  * Builds the rate-limit middleware over any {@link RateLimitStore}: the first matching policy
  * counts the request against the client's quota; the response carries `RateLimit-Policy` and
@@ -127,17 +135,22 @@ export function createRateLimiter(store: RateLimitStore, options: RateLimiterOpt
     names.add(policy.name);
   }
   const apiKeyHeader = options.apiKeyHeader ?? "x-api-key";
-  const outage = options.outage;
+  const { outage, logger, onReject } = options;
   let lastWarning = 0;
 
-  const keyOf = async (policy: Compiled, request: Request, facts: RequestFacts): Promise<string> => {
+  /** The store key of a request; a promise only for a hashed API key. */
+  const keyOf = (policy: Compiled, request: Request, facts: RequestFacts): string | Promise<string> => {
     const { key } = policy;
+    if (key === "ip") return policy.ipPrefix + facts.clientIp;
     if (key === "subject" && facts.subject !== undefined) return `${policy.prefix}sub:${facts.subject}`;
     if (key === "api-key") {
       const apiKey = request.headers.get(apiKeyHeader);
       // Hashed: store keys show up in Redis and in logs, API keys must not.
-      if (apiKey)
-        return `${policy.prefix}key:${hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(apiKey)))}`;
+      if (apiKey) {
+        return crypto.subtle
+          .digest("SHA-256", new TextEncoder().encode(apiKey))
+          .then((digest) => `${policy.prefix}key:${hex(digest)}`);
+      }
     }
     if (typeof key === "function") {
       const custom = key(request, facts);
@@ -146,7 +159,75 @@ export function createRateLimiter(store: RateLimitStore, options: RateLimiterOpt
     return `${policy.prefix}ip:${facts.clientIp}`;
   };
 
-  return async function rateLimit(request, facts, next) {
+  /**
+   * What a failure means, the one place that decides it: a failed hit goes to the outage policy
+   * (the plugin's RATE_LIMIT_FAIL_OPEN), which answers with a result to act on; a key that could
+   * not be made, or a hit failing with no outage policy, admits the request unlimited (no headers)
+   * and warns at most every 10 s. `undefined` means admit unlimited.
+   */
+  const failed = (error: unknown, policy: Compiled, hitting: boolean): RateLimitResult | undefined => {
+    if (hitting && outage !== undefined) return outage.failed(error, policy.limit, policy.windowMs);
+    const now = Date.now();
+    if (now - lastWarning > 10_000) {
+      lastWarning = now;
+      logger?.warn("rate-limit store failed: admitting requests unlimited", { error, policy: policy.name });
+    }
+    return undefined;
+  };
+
+  /** Acts on a result: a 429 over the quota, else what follows, with the quota's headers added. */
+  const decide = (
+    policy: Compiled,
+    result: RateLimitResult | undefined,
+    facts: RequestFacts,
+    next: () => Response | Promise<Response>,
+  ): Response | Promise<Response> => {
+    if (result === undefined) return next();
+    if (!result.allowed) {
+      onReject?.(policy.name);
+      const headers = new Headers();
+      headers.set("ratelimit-policy", policy.policyHeader);
+      headers.set("ratelimit", rateLimitHeader(policy.name, result));
+      return rejection(policy.name, result, facts.requestId, headers);
+    }
+    const answer = next();
+    if (answer instanceof Promise) return answer.then((response) => labelled(response, policy, result));
+    return labelled(answer, policy, result);
+  };
+
+  /** Counts the request under `key` and acts on it: synchronously when the store answers so. */
+  const count = (
+    policy: Compiled,
+    key: string,
+    facts: RequestFacts,
+    next: () => Response | Promise<Response>,
+  ): Response | Promise<Response> => {
+    let answer: RateLimitResult | Promise<RateLimitResult>;
+    try {
+      answer = store.hit(key, policy.limit, policy.windowMs);
+    } catch (error) {
+      return decide(policy, failed(error, policy, true), facts, next);
+    }
+    if (answer instanceof Promise) {
+      return answer.then(
+        (result) => {
+          if (outage?.failing) outage.recovered();
+          return decide(policy, result, facts, next);
+        },
+        (error: unknown) => decide(policy, failed(error, policy, true), facts, next),
+      );
+    }
+    if (outage?.failing) outage.recovered();
+    return decide(policy, answer, facts, next);
+  };
+
+  /**
+   * Synchronous from end to end when the store answers synchronously (the memory one) and what
+   * follows does (a route answering at once): then the request is answered with no microtask turn
+   * of the limiter's own. A store or a `next()` that answers with a promise makes the answer a
+   * promise, with the same headers, 429s and outage handling.
+   */
+  return function rateLimit(request, facts, next) {
     // The http plugin's normalized path, the one the router matched: a respelt path counts the same.
     const path = facts.path;
     let policy: Compiled | undefined;
@@ -157,36 +238,17 @@ export function createRateLimiter(store: RateLimitStore, options: RateLimiterOpt
       }
     }
     if (policy === undefined) return next();
-    let result: RateLimitResult;
-    let hitting = false;
+    const matched = policy;
+    let key: string | Promise<string>;
     try {
-      // The common case (keyed by address) stays synchronous up to the store.
-      const key = policy.key === "ip" ? policy.ipPrefix + facts.clientIp : await keyOf(policy, request, facts);
-      hitting = true;
-      result = await store.hit(key, policy.limit, policy.windowMs);
-      if (outage?.failing) outage.recovered();
+      key = keyOf(matched, request, facts);
     } catch (error) {
-      if (hitting && outage !== undefined) result = outage.failed(error, policy.limit, policy.windowMs);
-      else {
-        const now = Date.now();
-        if (now - lastWarning > 10_000) {
-          lastWarning = now;
-          options.logger?.warn("rate-limit store failed: admitting requests unlimited", { error, policy: policy.name });
-        }
-        return next();
-      }
+      return decide(matched, failed(error, matched, false), facts, next);
     }
-    if (!result.allowed) {
-      options.onReject?.(policy.name);
-      const headers = new Headers();
-      headers.set("ratelimit-policy", policy.policyHeader);
-      headers.set("ratelimit", rateLimitHeader(policy.name, result));
-      return rejection(policy.name, result, facts.requestId, headers);
-    }
-    const response = await next();
-    const headers = response.headers;
-    headers.set("ratelimit-policy", policy.policyHeader);
-    headers.set("ratelimit", rateLimitHeader(policy.name, result));
-    return response;
+    if (typeof key === "string") return count(matched, key, facts, next);
+    return key.then(
+      (hashed) => count(matched, hashed, facts, next),
+      (error: unknown) => decide(matched, failed(error, matched, false), facts, next),
+    );
   };
 }

@@ -1,6 +1,16 @@
 import { describe, expect, test } from "bun:test";
 import { HttpApp, HttpAuth, honoMiddleware, http } from "@twelvefold/http";
-import { ConfigError, definePlugin, Meter, type Override, override, RateLimitStore } from "@twelvefold/kernel";
+import {
+  ConfigError,
+  definePlugin,
+  Meter,
+  type Override,
+  override,
+  RateLimitStore,
+  type Runtime,
+} from "@twelvefold/kernel";
+import { memoryRateLimitStore } from "@twelvefold/kernel/memory";
+import { bunRuntime } from "@twelvefold/kernel/runtime";
 import { pluginContract, testApp } from "@twelvefold/testing";
 import { RateLimiter, type RateLimitOptions, rateLimit } from "./plugin.ts";
 
@@ -26,10 +36,16 @@ const routes = definePlugin({
   },
 });
 
-async function start(env: Record<string, string>, options: RateLimitOptions = {}, overrides: Override[] = []) {
+async function start(
+  env: Record<string, string>,
+  options: RateLimitOptions = {},
+  overrides: Override[] = [],
+  runtime?: Runtime,
+) {
   const t = await testApp({
     plugins: [http(), rateLimit(options), routes],
     overrides,
+    runtime,
     env: { LOG_LEVEL: "info", SECRET_KEY: "k".repeat(32), ...env },
   });
   return {
@@ -67,6 +83,106 @@ describe("rate-limit plugin", () => {
     expect(refused.status).toBe(429);
     expect(refused.headers.get("ratelimit-policy")).toBe('"chat";q=1;w=60');
     expect((await t.handle("/hello")).status).toBe(200);
+  });
+
+  test("over the memory store, Bun gets a Response, not a promise; over a store that answers by promise, the same answers as one", async () => {
+    const seen: Record<string, unknown[]> = {};
+    for (const shape of ["memory", "promising"] as const) {
+      // The Bun runtime, noting whether each answer it was handed was a promise.
+      const kinds: string[] = [];
+      const base = bunRuntime();
+      const runtime: Runtime = {
+        ...base,
+        serve: (options) =>
+          base.serve({
+            ...options,
+            fetch(request, info) {
+              const answer = options.fetch(request, info);
+              kinds.push(answer instanceof Promise ? "promise" : "response");
+              return answer;
+            },
+          }),
+      };
+      const memory = memoryRateLimitStore();
+      const store: RateLimitStore =
+        shape === "memory"
+          ? memory
+          : { hit: async (...args) => memory.hit(...args), reset: (key) => memory.reset(key) };
+      await using t = await start({ RATE_LIMIT_PER_MINUTE: "2" }, {}, [override(RateLimitStore, store)], runtime);
+      kinds.length = 0;
+      const answers = [];
+      for (let i = 0; i < 3; i++) {
+        const response = await t.get("/hello");
+        answers.push({
+          status: response.status,
+          policy: response.headers.get("ratelimit-policy"),
+          ratelimit: response.headers.get("ratelimit")?.replace(/t=\d+$/, "t=?"),
+          retryAfter: response.headers.get("retry-after") !== null,
+          requestId: response.headers.get("x-request-id") !== null,
+          body: response.status === 429 ? ((await response.json()) as { code: string }).code : await response.text(),
+        });
+      }
+      expect(kinds).toEqual(
+        shape === "memory" ? ["response", "response", "response"] : ["promise", "promise", "promise"],
+      );
+      seen[shape] = answers;
+      expect(t.logs.filter((l) => l.message === "request").map((l) => [l.status, l.route])).toEqual([
+        [200, "/hello"],
+        [200, "/hello"],
+        [429, "/hello"],
+      ]);
+    }
+    expect(seen.memory).toEqual([
+      {
+        status: 200,
+        policy: '"default";q=2;w=60',
+        ratelimit: '"default";r=1;t=?',
+        retryAfter: false,
+        requestId: true,
+        body: "hi",
+      },
+      {
+        status: 200,
+        policy: '"default";q=2;w=60',
+        ratelimit: '"default";r=0;t=?',
+        retryAfter: false,
+        requestId: true,
+        body: "hi",
+      },
+      {
+        status: 429,
+        policy: '"default";q=2;w=60',
+        ratelimit: '"default";r=0;t=?',
+        retryAfter: true,
+        requestId: true,
+        body: "TF_HTTP_RATE_LIMITED",
+      },
+    ]);
+    expect(seen.promising).toEqual(seen.memory as unknown[]);
+  });
+
+  test("a store failing synchronously (throwing at the call) is an outage like a rejected hit", async () => {
+    const throwing: RateLimitStore = {
+      hit: () => {
+        throw new Error("store: connection refused");
+      },
+      reset: () => Promise.resolve(),
+    };
+    {
+      await using t = await start({}, {}, [override(RateLimitStore, throwing)]);
+      expect((await t.get("/hello")).status).toBe(200);
+      expect((await t.get("/hello")).status).toBe(200);
+      expect(t.logs.filter((l) => l.message === "rate-limit store failed: admitting requests unlimited")).toHaveLength(
+        1,
+      );
+    }
+    await using t = await start({ RATE_LIMIT_FAIL_OPEN: "false" }, {}, [override(RateLimitStore, throwing)]);
+    const refused = await t.get("/hello");
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(
+      t.logs.filter((l) => l.message === "rate-limit store failed: refusing requests until it is back"),
+    ).toHaveLength(1);
   });
 
   test("X-Forwarded-For separates clients only behind a trusted proxy", async () => {
