@@ -1,10 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { definePlugin, type HttpMiddleware, HttpRoutes } from "@twelvefold/kernel";
+import { definePlugin, type HttpMiddleware, HttpRoutes, Meter, override, Tracer } from "@twelvefold/kernel";
+import { watchedBunRuntime } from "../test/answers.ts";
 import { startApp } from "../test/start.ts";
 import { requestFacts } from "./core.ts";
 import { HttpError } from "./errors.ts";
 import { HttpApp } from "./plugin.ts";
 import { PROBLEM_JSON } from "./problem.ts";
+import { fakeMeter, fakeTracer } from "./testdata/fakes.ts";
 
 /** A plugin that adds kernel middleware (as the rate limiter does) and one route. */
 function withMiddleware(...middleware: HttpMiddleware[]) {
@@ -54,6 +56,67 @@ describe("http core", () => {
     expect(refused.headers.get("x-through")).toBe("second, first");
     expect(refused.headers.get("x-request-id")).not.toBeNull();
     expect(calls).toEqual(["route"]);
+  });
+
+  test("on Bun, a route and middleware that answer synchronously hand the runtime a Response, recorded in full; an await makes it a promise", async () => {
+    // Synchronous itself, as the rate limiter over the memory store is: it adds a header to what follows.
+    const tagging: HttpMiddleware = (_request, _facts, next) => {
+      const answer = next();
+      const tag = (response: Response) => {
+        response.headers.set("x-tagged", "yes");
+        return response;
+      };
+      return answer instanceof Promise ? answer.then(tag) : tag(answer);
+    };
+    const routes = definePlugin({
+      name: "routes",
+      requires: [HttpApp, HttpRoutes],
+      start({ get }) {
+        get(HttpApp).get("/now", (c) => c.json({ when: "now" }));
+        get(HttpApp).get("/later", async (c) => {
+          await Bun.sleep(1);
+          return c.json({ when: "later" });
+        });
+        get(HttpRoutes).use(tagging, { name: "tagging" });
+      },
+    });
+    const { runtime, answers } = watchedBunRuntime();
+    const { tracer, spans } = fakeTracer();
+    const { meter, observed } = fakeMeter();
+    await using t = await startApp([routes], {
+      runtime,
+      env: { HTTP_BODY_LIMIT_BYTES: "16" },
+      overrides: [override(Tracer, tracer), override(Meter, meter)],
+    });
+    answers.length = 0;
+
+    for (const path of ["/now", "/later"]) {
+      const response = await t.fetch(path);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("x-tagged")).toBe("yes");
+      expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await response.json()).toEqual({ when: path.slice(1) });
+    }
+    expect(answers).toEqual(["response", "promise"]);
+    // Both are recorded alike: span, metrics and access line, each before the answer went out.
+    expect(spans.map((s) => [s.name, s.ended, s.attributes["http.response.status_code"]])).toEqual([
+      ["GET /now", true, 200],
+      ["GET /later", true, 200],
+    ]);
+    expect(observed.filter((o) => o.metric === "http_requests_total").map((o) => o.labels)).toEqual([
+      { method: "GET", route: "/now", status: 200 },
+      { method: "GET", route: "/later", status: 200 },
+    ]);
+    expect(t.logs.filter((l) => l.message === "request").map((l) => [l.route, l.status])).toEqual([
+      ["/now", 200],
+      ["/later", 200],
+    ]);
+    // A refusal before any handler (a declared body over the limit) is answered synchronously too.
+    const tooLarge = await t.fetch("/now", { method: "POST", body: "x".repeat(100) });
+    expect(tooLarge.status).toBe(413);
+    expect(answers).toEqual(["response", "promise", "response"]);
+    expect(t.logs.filter((l) => l.message === "request").map((l) => l.status)).toEqual([200, 200, 413]);
   });
 
   for (const timeout of ["30000", "0"]) {
