@@ -40,9 +40,6 @@ export interface AdminHost extends ServiceReader {
 
 const processChoices = [...processTypes, "dev"] as const;
 
-/** The names of the kernel's own commands, which no plugin or app may reuse. */
-export const builtInCommands: readonly string[] = ["config"];
-
 /** The built-in `config` command: the effective config of a process type, each value's source, secrets redacted. */
 function configCommand(host: AdminHost): Command {
   return defineCommand({

@@ -1,6 +1,6 @@
-import { type AdminHost, builtInCommands, runAdmin } from "./admin.ts";
+import type { AdminHost } from "./admin.ts";
 import { type KernelConfig, kernelShape, loadConfigLayers } from "./app-config.ts";
-import { type Command, checkCommandNames } from "./command.ts";
+import { builtInCommands, type Command, checkCommandNames } from "./command.ts";
 import {
   type ConfigEntry,
   type ConfigLayer,
@@ -27,11 +27,10 @@ import {
   selectPlugins,
 } from "./process-types.ts";
 import { type ContextBase, Registry } from "./registry.ts";
-import { runApp } from "./run.ts";
+import { COPY_ENV, runApp } from "./run.ts";
 import { detectRuntime } from "./runtime/detect.ts";
 import type { Runtime } from "./runtime/types.ts";
 import { AppState, worstStatus } from "./state.ts";
-import { COPY_ENV, superviseCopies } from "./supervisor.ts";
 import type { Override, Token } from "./token.ts";
 
 /** Options for {@link createApp}. */
@@ -235,7 +234,8 @@ class Application implements App {
         return this.#runLongLived();
       case "admin":
         this.#types = new Set<ProcessType>(["admin"]);
-        return runAdmin(this.#adminHost(), request.argv, runtime);
+        // Loaded here: a long-running process never parses the admin runner.
+        return import("./admin.ts").then(({ runAdmin }) => runAdmin(this.#adminHost(), request.argv, runtime));
       case "help":
         for (const line of processUsage(this.#options.name).split("\n")) runtime.writeLine(line);
         return runtime.exit(ExitCode.ok);
@@ -265,6 +265,8 @@ class Application implements App {
       });
       return runtime.exit(ExitCode.config);
     }
+    // Loaded here: a single process (and every copy) never parses the supervisor.
+    const { superviseCopies } = await import("./supervisor.ts");
     return superviseCopies({ count: workers, copies: runtime.copies, runtime, logger: this.#logger });
   }
 

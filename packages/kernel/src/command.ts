@@ -207,6 +207,9 @@ export function adminUsage(app: string, commands: readonly Command[]): string {
   ].join("\n");
 }
 
+/** The names of the kernel's own commands, which no plugin or app may reuse. */
+export const builtInCommands: readonly string[] = ["config"];
+
 /** Throws TF_COMMAND_DUPLICATE naming both sources when two commands share a name. */
 export function checkCommandNames(
   sources: ReadonlyArray<{ readonly from: string; readonly names: readonly string[] }>,

@@ -2,6 +2,9 @@ import { ConfigError, ExitCode } from "./errors.ts";
 import type { KernelLogger } from "./logger.ts";
 import type { Runtime, ShutdownSignal } from "./runtime/types.ts";
 
+/** The variable a copy of a process run with WORKERS finds its index in; the supervisor sets it. */
+export const COPY_ENV = "TWELVEFOLD_COPY";
+
 /** What {@link runApp} drives. */
 export interface RunnableApp {
   start(): Promise<void>;

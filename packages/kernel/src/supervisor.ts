@@ -7,10 +7,10 @@
  */
 import { ExitCode } from "./errors.ts";
 import type { KernelLogger } from "./logger.ts";
+import { COPY_ENV } from "./run.ts";
 import type { CopyProcess, ProcessCopies, Runtime } from "./runtime/types.ts";
 
-/** The variable a copy finds its index in; the supervisor sets it. */
-export const COPY_ENV = "TWELVEFOLD_COPY";
+export { COPY_ENV };
 
 /** Options for {@link superviseCopies}. */
 export interface SuperviseOptions {
