@@ -118,6 +118,9 @@ export function isSecret(schema: EnvSchema): boolean {
   return secretInside(schema, []);
 }
 
+/** The Standard Schema property of valibot's schemas (a getter). */
+const STANDARD_KEY = "~standard";
+
 function secretInside(schema: object, path: string[]): boolean {
   const known = seen.get(schema);
   if (known !== undefined) return known;
@@ -129,8 +132,13 @@ function secretInside(schema: object, path: string[]): boolean {
         `cannot see inside v.lazy(...)${path.length ? ` (in ${path.join(" > ")})` : ""}: a secret there would not be masked: wrap the whole setting in secret(...) or drop the lazy`,
       );
     }
-    for (const [key, value] of Object.entries(schema)) {
-      const items: unknown[] = Array.isArray(value) ? value : [value];
+    for (const key of Object.keys(schema)) {
+      // Valibot's `~standard` is a getter that builds a new object at every read, and never holds a
+      // schema: reading it for every node was most of the walk's cost at each start.
+      if (key === STANDARD_KEY) continue;
+      const value = (schema as Record<string, unknown>)[key];
+      if (typeof value !== "object" || value === null) continue;
+      const items: readonly unknown[] = Array.isArray(value) ? value : [value];
       for (const item of items) {
         if (isSchemaNode(item) && secretInside(item, [...path, `${node.type ?? "schema"}.${key}`])) found = true;
       }
