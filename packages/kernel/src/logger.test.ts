@@ -98,6 +98,26 @@ describe("createLogger", () => {
     expect(JSON.parse(lines[1] as string).message).toBe(`retrying with key ${REDACTED}`);
   });
 
+  test("the same message through loggers with different secrets is masked by each logger's own", () => {
+    const masking = capture();
+    masking.log.redactor.addSecrets(["shared-key-0002"]);
+    const plain = capture();
+    // Both redactors at the same version: only which redactor it is tells the lines apart.
+    plain.log.redactor.addSecrets(["other-key-0003"]);
+    for (let i = 0; i < 2; i++) {
+      masking.log.info("using shared-key-0002");
+      plain.log.info("using shared-key-0002");
+    }
+    expect(masking.lines.every((line) => !line.includes("shared-key-0002"))).toBe(true);
+    expect(plain.lines.every((line) => line.includes("shared-key-0002"))).toBe(true);
+  });
+
+  test("a field named like an Object.prototype member is written as it is", () => {
+    const { log, parsed } = capture();
+    log.info("fields", { constructor: "c", toString: "t", hasOwnProperty: 1 });
+    expect(parsed()[0]).toMatchObject({ constructor: "c", toString: "t", hasOwnProperty: 1 });
+  });
+
   test("a mixin's field the call also sets is written once, with the call's value", () => {
     const { log, lines, parsed } = capture();
     log.use(() => ({ trace_id: "from-mixin", span_id: "s1" }));
