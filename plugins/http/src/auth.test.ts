@@ -3,6 +3,7 @@ import { definePlugin } from "@twelvefold/kernel";
 import { sign } from "hono/jwt";
 import { startApp } from "../test/start.ts";
 import { createAuth, HttpAuth } from "./auth.ts";
+import { HttpError } from "./errors.ts";
 import { HttpApp } from "./plugin.ts";
 
 const SECRET = "a-test-secret-of-at-least-32-characters!";
@@ -241,5 +242,15 @@ describe("JWT authentication against a JWKS", () => {
     idp.state.answer = undefined;
     await using t = await startApp([protectedRoute], { env: env() });
     expect((await t.handle("/me", bearer(token))).status).toBe(200);
+  });
+});
+
+test("signing without SECRET_KEY is refused with a catalogued error, not an anonymous one", async () => {
+  const auth = createAuth({ audience: "agent", expireMinutes: 5 });
+  const refused = await auth.sign("u").catch((e: unknown) => e);
+  expect(refused).toBeInstanceOf(HttpError);
+  expect(refused).toMatchObject({
+    code: "TF_HTTP_NO_SIGNING_KEY",
+    message: "http: cannot sign tokens: SECRET_KEY is not set",
   });
 });

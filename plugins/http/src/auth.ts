@@ -192,7 +192,7 @@ export function createAuth(options: AuthOptions): HttpAuth {
       };
     },
     async sign(subject, claims = {}) {
-      if (!options.secretKey) throw new Error("http: cannot sign tokens: SECRET_KEY is not set");
+      if (!options.secretKey) throw httpErrors.create("TF_HTTP_NO_SIGNING_KEY");
       const now = clock();
       const { sign } = await jwt();
       return await sign(

@@ -18,6 +18,7 @@ errorsContract("http", httpErrors, {
   TF_HTTP_INTERNAL: { reason: "bug" },
   TF_HTTP_DRAIN_DEADLINE: { aborted: 3 },
   TF_HTTP_ROUTES_CLOSED: { what: 'route "GET /late"' },
+  TF_HTTP_NO_SIGNING_KEY: undefined,
 });
 
 test("an HttpError made by hand gets its status and retryable from the table", () => {

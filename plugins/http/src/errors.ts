@@ -57,6 +57,11 @@ const table = {
     ...problemTypes.TF_HTTP_ROUTES_CLOSED,
     message: (f: { what: string }) => `http: cannot add ${f.what} after the first request: add it during start`,
   },
+  // HttpAuth.sign() on an app with no SECRET_KEY (tokens verified against a JWKS cannot be signed here).
+  TF_HTTP_NO_SIGNING_KEY: {
+    ...problemTypes.TF_HTTP_NO_SIGNING_KEY,
+    message: () => "http: cannot sign tokens: SECRET_KEY is not set",
+  },
 } as const;
 
 /** Stable codes; each maps to one problem `type` URI and one status. */

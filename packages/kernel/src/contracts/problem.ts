@@ -27,6 +27,7 @@ export const problemTypes = {
   TF_HTTP_INTERNAL: { status: 500, title: "Internal server error", type: "internal" },
   TF_HTTP_DRAIN_DEADLINE: { status: 503, title: "Shutting down", type: "unavailable" },
   TF_HTTP_ROUTES_CLOSED: { status: 500, title: "Internal server error", type: "internal" },
+  TF_HTTP_NO_SIGNING_KEY: { status: 500, title: "Internal server error", type: "internal" },
 } as const satisfies Record<string, { status: number; title: string; type: string }>;
 
 /** A standard problem code; each maps to one `type` URI and one status. */
