@@ -191,7 +191,7 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
   ): Promise<Response> => {
     let answer: Response;
     try {
-      answer = timeoutMs > 0 ? await withTimeout(work, state) : await work;
+      answer = timeoutMs > 0 ? await raceRequestTimeout(work, state) : await work;
     } catch (error) {
       answer = failure(error, state, logger);
     }
@@ -276,8 +276,11 @@ function badHost(host: string): HttpError {
   );
 }
 
-/** Races the handler against the request's timeout, which the in-flight sweeper fires. */
-function withTimeout(work: Promise<Response>, state: RequestState): Promise<Response> {
+/**
+ * Races the handler against the request's timeout. Not the kernel's `withDeadline`: no timer per
+ * request here; the in-flight sweeper fires every overdue request's `expire` from one interval.
+ */
+function raceRequestTimeout(work: Promise<Response>, state: RequestState): Promise<Response> {
   return new Promise<Response>((resolve, reject) => {
     state.expire = (reason) => {
       resolve(errorResponse(reason, state.requestId));

@@ -9,6 +9,11 @@ const table = {
     message: (f: { metric: string; kind: string; labels: readonly string[] }) =>
       `metrics: ${quote(f.metric)} is already registered as a ${f.kind} with labels [${f.labels.join(", ")}]`,
   },
+  TF_METRICS_COLLECT_TIMEOUT: {
+    message: (f: { metric: string; timeoutMs: number }) =>
+      `metrics: the collect callback of ${quote(f.metric)} took longer than ${f.timeoutMs} ms`,
+    retryable: true,
+  },
 } as const;
 
 /** Stable codes of the metrics plugin's errors. */

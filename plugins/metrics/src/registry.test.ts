@@ -137,7 +137,14 @@ describe("MetricRegistry", () => {
 
   test("a failing or stuck collect callback is reported and does not spoil the scrape", async () => {
     const problems: string[] = [];
-    const registry = new MetricRegistry({ collectTimeoutMs: 20, onCollectError: (metric) => problems.push(metric) });
+    const errors = new Map<string, unknown>();
+    const registry = new MetricRegistry({
+      collectTimeoutMs: 20,
+      onCollectError: (metric, error) => {
+        problems.push(metric);
+        errors.set(metric, error);
+      },
+    });
     registry.gauge({
       name: "broken",
       help: "x",
@@ -150,6 +157,10 @@ describe("MetricRegistry", () => {
     const text = await registry.collect();
     expect(text).toContain("fine 5");
     expect(problems.sort()).toEqual(["broken", "stuck"]);
+    const stuck = errors.get("stuck");
+    expect(stuck).toBeInstanceOf(MetricsError);
+    expect((stuck as MetricsError).code).toBe("TF_METRICS_COLLECT_TIMEOUT");
+    expect((stuck as MetricsError).message).toBe('metrics: the collect callback of "stuck" took longer than 20 ms');
   });
 });
 

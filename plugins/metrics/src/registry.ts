@@ -295,7 +295,7 @@ export class MetricRegistry implements Meter {
         try {
           await withDeadline(() => collect(undefined as never), {
             timeoutMs,
-            error: () => new Error(`collect took longer than ${timeoutMs} ms`),
+            error: () => metricsErrors.create("TF_METRICS_COLLECT_TIMEOUT", { metric: family.name, timeoutMs }),
           });
         } catch (error) {
           this.#onCollectError(family.name, error);
