@@ -75,11 +75,6 @@ export interface CoreOptions {
   readonly probes: ReadonlySet<string>;
   readonly logger: Logger;
   readonly accessLog: boolean;
-  /**
-   * Whether the runtime aborts a request's signal when its client leaves before the answer (Bun,
-   * Node). Deno 2.9 does not until the answer is written, and warns on every process that reads it.
-   */
-  readonly seesClientGone: boolean;
   /** Whose incoming baggage reaches the tracer (by client address); `true` for everyone's. */
   readonly baggageFrom: ProxyCheck | true;
   readonly tracer: Tracer | undefined;
@@ -104,7 +99,6 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
   const accessLog = options.accessLog;
   const finish = finisher(options.security, options.documentSecurity, inflight);
   const baggageFrom = options.baggageFrom;
-  const seesClientGone = options.seesClientGone;
 
   /**
    * The trace headers the span continues from: baggage only from a client trusted to send it, or
@@ -142,11 +136,21 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
   };
 
   /** Records the answer (span, metrics, access log) once the request is out of flight. */
-  const record = (state: RequestState, method: string, span: Span | undefined, answer: Response): Response => {
+  const record = (
+    state: RequestState,
+    method: string,
+    span: Span | undefined,
+    answer: Response,
+    waited: boolean,
+  ): Response => {
     inflight.delete(state);
     const response = finish(answer, state.requestId);
-    // A client that left before the answer got nothing: recorded as such (499, as nginx does), never as the status it missed.
-    const status = seesClientGone && state.request.signal.aborted ? CLIENT_GONE : response.status;
+    // A client that left before the answer got nothing: recorded as such (499, as nginx does), never
+    // as the status it missed. A network client can only be seen leaving across a turn of the event
+    // loop, so an answer given synchronously skips the read (on Bun reading the signal creates it);
+    // an in-process request may arrive with its signal already aborted.
+    const gone = (waited || state.inProcess) && state.request.signal.aborted;
+    const status = gone ? CLIENT_GONE : response.status;
     const route = routeLabel(state, status);
     const seconds = (now() - state.startedAt) / 1000;
     if (span) {
@@ -195,7 +199,7 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
     } catch (error) {
       answer = failure(error, state, logger);
     }
-    return record(state, method, span, answer);
+    return record(state, method, span, answer, true);
   };
 
   /**
@@ -216,7 +220,7 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
     } catch (error) {
       work = failure(error, state, logger);
     }
-    return work instanceof Promise ? settle(state, method, span, work) : record(state, method, span, work);
+    return work instanceof Promise ? settle(state, method, span, work) : record(state, method, span, work, false);
   };
 
   // Host values seen lately are almost always the one before: remember it rather than re-parse.

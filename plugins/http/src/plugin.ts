@@ -125,7 +125,6 @@ export function http(options: HttpOptions = {}): Plugin {
         probes,
         logger,
         accessLog: config.HTTP_ACCESS_LOG,
-        seesClientGone: runtime.name !== "deno",
         baggageFrom: config.HTTP_BAGGAGE_TRUSTED.includes("*")
           ? (true as const)
           : trustedProxies(config.HTTP_BAGGAGE_TRUSTED),

@@ -75,7 +75,13 @@ export function denoRuntime(): Runtime {
       const { promise: listening, resolve } = Promise.withResolvers<void>();
       const server = deno().serve(
         { port: options.port, hostname: options.hostname, onListen: () => resolve(), onError: serveError(options) },
-        (request, info) => options.fetch(request, { remoteAddress: info.remoteAddr.hostname }),
+        (request, info) => {
+          // Deno 2.9 makes a request's signal when it is first read, and only a signal that exists
+          // hears the client leave: read it now, or a client gone mid-request is logged as a 200.
+          // (Deno also aborts it after a successful answer, and says so once per process.)
+          void request.signal;
+          return options.fetch(request, { remoteAddress: info.remoteAddr.hostname });
+        },
       );
       await listening;
       return {
