@@ -206,4 +206,32 @@ describe("http core", () => {
     expect(response.headers.get("x-content-type-options")).toBe("nosniff");
     expect(response.headers.get("content-security-policy")).toContain("default-src 'self'");
   });
+
+  test("an in-process request whose caller gave up is a 499, answered synchronously or not", async () => {
+    const routes = definePlugin({
+      name: "gone",
+      requires: [HttpApp],
+      start({ get }) {
+        get(HttpApp).get("/now", (c) => c.text("now"));
+        get(HttpApp).get("/later", async (c) => {
+          await Bun.sleep(20);
+          return c.text("later");
+        });
+      },
+    });
+    await using t = await startApp([routes]);
+    // Given up before it was handled: the synchronous path must still look at the signal.
+    await t.handle("/now", { signal: AbortSignal.abort() });
+    // Given up while the handler waits.
+    const caller = new AbortController();
+    const later = t.handle("/later", { signal: caller.signal });
+    caller.abort();
+    await later;
+    expect((await t.handle("/now")).status).toBe(200);
+    expect(t.logs.filter((l) => l.message === "request").map((l) => [l.path, l.status])).toEqual([
+      ["/now", 499],
+      ["/later", 499],
+      ["/now", 200],
+    ]);
+  });
 });
