@@ -44,4 +44,10 @@ export { type LockContractOptions, lockCases, lockContract } from "./src/lock.ts
 export { type PluginContractOptions, pluginCases, pluginContract } from "./src/plugin.ts";
 export { type QueueContractOptions, queueCases, queueContract } from "./src/queue.ts";
 export { type RateLimitContractOptions, rateLimitCases, rateLimitContract } from "./src/rate-limit.ts";
-export { type FakeRuntime, fakeRuntime } from "./src/runtime.ts";
+export {
+  type AnswerKind,
+  type FakeRuntime,
+  fakeRuntime,
+  type WatchedRuntime,
+  watchedRuntime,
+} from "./src/runtime.ts";

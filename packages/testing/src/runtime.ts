@@ -83,3 +83,46 @@ export function fakeRuntime(env: Record<string, string>, args: readonly string[]
     fatal: (error) => fatal?.(error, "uncaughtException"),
   };
 }
+
+/** How the app answered one request over the socket: a Response at once, or a promise of one. */
+export type AnswerKind = "response" | "promise";
+
+/** A runtime whose HTTP answers are watched; see {@link watchedRuntime}. */
+export interface WatchedRuntime {
+  readonly runtime: Runtime;
+  /** One entry per request served, in order. */
+  readonly answers: AnswerKind[];
+}
+
+/**
+ * `base` with its HTTP server's handler watched: for each request over the socket, whether the
+ * app handed the runtime a Response or a promise of one. A route and middleware that answer at
+ * once keep the whole request synchronous, with no microtask turn on the hot path; this proves a
+ * middleware of yours keeps it so.
+ *
+ * @example
+ * ```ts
+ * import { bunRuntime } from "@twelvefold/kernel/runtime";
+ * import { testApp, watchedRuntime } from "@twelvefold/testing";
+ * const { runtime, answers } = watchedRuntime(bunRuntime());
+ * await using t = await testApp({ plugins: [http(), myLimiter()], runtime });
+ * await t.request("/hello");
+ * expect(answers.at(-1)).toBe("response");
+ * ```
+ */
+export function watchedRuntime(base: Runtime): WatchedRuntime {
+  const answers: AnswerKind[] = [];
+  const runtime: Runtime = {
+    ...base,
+    serve: (options) =>
+      base.serve({
+        ...options,
+        fetch(request, info) {
+          const answer = options.fetch(request, info);
+          answers.push(answer instanceof Promise ? "promise" : "response");
+          return answer;
+        },
+      }),
+  };
+  return { runtime, answers };
+}

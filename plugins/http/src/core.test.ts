@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { definePlugin, type HttpMiddleware, HttpRoutes, Meter, override, Tracer } from "@twelvefold/kernel";
-import { watchedBunRuntime } from "../test/answers.ts";
+import { bunRuntime } from "@twelvefold/kernel/runtime";
+import { watchedRuntime } from "@twelvefold/testing";
 import { startApp } from "../test/start.ts";
 import { requestFacts } from "./core.ts";
 import { HttpError } from "./errors.ts";
@@ -80,7 +81,7 @@ describe("http core", () => {
         get(HttpRoutes).use(tagging, { name: "tagging" });
       },
     });
-    const { runtime, answers } = watchedBunRuntime();
+    const { runtime, answers } = watchedRuntime(bunRuntime());
     const { tracer, spans } = fakeTracer();
     const { meter, observed } = fakeMeter();
     await using t = await startApp([routes], {

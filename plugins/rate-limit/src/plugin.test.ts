@@ -11,7 +11,7 @@ import {
 } from "@twelvefold/kernel";
 import { memoryRateLimitStore } from "@twelvefold/kernel/memory";
 import { bunRuntime } from "@twelvefold/kernel/runtime";
-import { pluginContract, testApp } from "@twelvefold/testing";
+import { pluginContract, testApp, watchedRuntime } from "@twelvefold/testing";
 import { RateLimiter, type RateLimitOptions, rateLimit } from "./plugin.ts";
 
 pluginContract(() => rateLimit(), {
@@ -89,20 +89,7 @@ describe("rate-limit plugin", () => {
     const seen: Record<string, unknown[]> = {};
     for (const shape of ["memory", "promising"] as const) {
       // The Bun runtime, noting whether each answer it was handed was a promise.
-      const kinds: string[] = [];
-      const base = bunRuntime();
-      const runtime: Runtime = {
-        ...base,
-        serve: (options) =>
-          base.serve({
-            ...options,
-            fetch(request, info) {
-              const answer = options.fetch(request, info);
-              kinds.push(answer instanceof Promise ? "promise" : "response");
-              return answer;
-            },
-          }),
-      };
+      const { runtime, answers: kinds } = watchedRuntime(bunRuntime());
       const memory = memoryRateLimitStore();
       const store: RateLimitStore =
         shape === "memory"
