@@ -185,10 +185,7 @@ export function createRateLimiter(store: RateLimitStore, options: RateLimiterOpt
     if (result === undefined) return next();
     if (!result.allowed) {
       onReject?.(policy.name);
-      const headers = new Headers();
-      headers.set("ratelimit-policy", policy.policyHeader);
-      headers.set("ratelimit", rateLimitHeader(policy.name, result));
-      return rejection(policy.name, result, facts.requestId, headers);
+      return labelled(rejection(policy.name, result, facts.requestId, new Headers()), policy, result);
     }
     const answer = next();
     if (answer instanceof Promise) return answer.then((response) => labelled(response, policy, result));
