@@ -19,7 +19,6 @@
  */
 export { rateLimitConfig } from "./src/config.ts";
 export { type RateLimitErrorCode, RateLimitPolicyError } from "./src/errors.ts";
-export { policyHeader, rateLimitHeader } from "./src/headers.ts";
 export {
   createRateLimiter,
   type RateKey,
