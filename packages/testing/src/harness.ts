@@ -62,7 +62,10 @@ export interface TestApp extends AsyncDisposable {
    * client address). Throws a TestingError when nothing listens.
    */
   readonly url: string;
-  /** Calls the app over its socket: `fetch(t.url + path, init)`. */
+  /**
+   * Calls the app over its socket: `fetch(t.url + path, init)`, then lets one event-loop turn pass,
+   * so what the server writes once an answer is out (the http plugin's access line) is in `logs`.
+   */
   request(path: string, init?: RequestInit): Promise<Response>;
   /** Starts the app (once); only needed with `start: false`. */
   start(): Promise<void>;
@@ -121,7 +124,11 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     get url() {
       return listener().url;
     },
-    request: async (path, init) => fetch(listener().url + path, init),
+    request: async (path, init) => {
+      const response = await fetch(listener().url + path, init);
+      await afterTurn();
+      return response;
+    },
     get: (token) => app.get(token),
     fetch: async (input, init) => {
       let handler: HttpHandler;
@@ -140,6 +147,13 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   };
   if (options.start !== false) await app.start();
   return handle;
+}
+
+/** Resolves after the event-loop turn now pending has run its deferred work (setImmediate callbacks). */
+function afterTurn(): Promise<void> {
+  return new Promise((resolve) =>
+    typeof globalThis.setImmediate === "function" ? setImmediate(resolve) : setTimeout(resolve, 0),
+  );
 }
 
 function parseLine(line: string): LogLine {

@@ -1,5 +1,6 @@
 import type { Counter, Histogram, HttpMiddleware, Logger, RequestFacts, Span, Tracer } from "@twelvefold/kernel";
 import type { Context } from "hono";
+import type { AccessLog } from "./access-log.ts";
 import { bodyTooLarge, limitBody } from "./body-limit.ts";
 import type { ProxyCheck } from "./client-ip.ts";
 import { HttpError, httpErrors } from "./errors.ts";
@@ -74,7 +75,8 @@ export interface CoreOptions {
   /** Paths answered as probes: no span, metrics, access log or plugin middleware. */
   readonly probes: ReadonlySet<string>;
   readonly logger: Logger;
-  readonly accessLog: boolean;
+  /** Where answered requests are logged; `undefined` with HTTP_ACCESS_LOG=false. */
+  readonly accessLog: AccessLog | undefined;
   /** Whose incoming baggage reaches the tracer (by client address); `true` for everyone's. */
   readonly baggageFrom: ProxyCheck | true;
   readonly tracer: Tracer | undefined;
@@ -172,16 +174,19 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
       metrics.duration.observe({ method, route }, seconds);
     }
     if (accessLog && logger.enabled("info")) {
-      logger.info("request", {
-        method,
-        path: state.path,
-        route,
-        status,
-        duration_ms: Math.round(seconds * 100_000) / 100,
-        request_id: state.requestId,
-        trace_id: span?.traceId,
-        span_id: span?.spanId,
-      });
+      accessLog.write(
+        {
+          method,
+          path: state.path,
+          route,
+          status,
+          duration_ms: Math.round(seconds * 100_000) / 100,
+          request_id: state.requestId,
+          trace_id: span?.traceId,
+          span_id: span?.spanId,
+        },
+        state.inProcess,
+      );
     }
     return response;
   };

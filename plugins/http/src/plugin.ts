@@ -15,6 +15,7 @@ import {
 } from "@twelvefold/kernel";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { AccessLog } from "./access-log.ts";
 import { createAuth, HttpAuth } from "./auth.ts";
 import { trustedProxies } from "./client-ip.ts";
 import { checkHttpConfig, httpConfig } from "./config.ts";
@@ -114,6 +115,7 @@ export function http(options: HttpOptions = {}): Plugin {
         },
       });
       const security = await securityHeaderList(config);
+      const accessLog = config.HTTP_ACCESS_LOG ? new AccessLog(logger) : undefined;
       const core = {
         dispatch: (request: Request, state: RequestState) => app.fetch(request, state),
         inflight,
@@ -124,7 +126,7 @@ export function http(options: HttpOptions = {}): Plugin {
         middleware,
         probes,
         logger,
-        accessLog: config.HTTP_ACCESS_LOG,
+        accessLog,
         baggageFrom: config.HTTP_BAGGAGE_TRUSTED.includes("*")
           ? (true as const)
           : trustedProxies(config.HTTP_BAGGAGE_TRUSTED),
@@ -262,6 +264,7 @@ export function http(options: HttpOptions = {}): Plugin {
         await inflight.earlyDone(AbortSignal.any([deadline, grace]));
         const closed = server.stop();
         stopped = true;
+        accessLog?.flush();
         logger.info("listener closed", { in_flight: inflight.size, streams_ended: openStreams });
         await Promise.race([Promise.all([closed, inflight.idle(deadline)]), deadlinePassed]);
         if (deadline.aborted) {
@@ -270,10 +273,12 @@ export function http(options: HttpOptions = {}): Plugin {
           await server.stop({ force: true }).catch(() => {});
           throw error;
         }
+        accessLog?.flush();
         logger.info("drained", { in_flight_at_drain: pending, duration_ms: Math.round(now() - began) });
       });
       onStop(async () => {
         uncount();
+        accessLog?.close();
         inflight.close();
         if (!stopped) {
           stopped = true;
