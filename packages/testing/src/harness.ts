@@ -64,7 +64,8 @@ export interface TestApp extends AsyncDisposable {
   readonly url: string;
   /**
    * Calls the app over its socket: `fetch(t.url + path, init)`, then lets one event-loop turn pass,
-   * so what the server writes once an answer is out (the http plugin's access line) is in `logs`.
+   * so what the server records once an answer is out (the http plugin's span, metrics and access
+   * line) is in `logs` and the exporters.
    */
   request(path: string, init?: RequestInit): Promise<Response>;
   /** Starts the app (once); only needed with `start: false`. */

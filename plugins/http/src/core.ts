@@ -1,6 +1,6 @@
 import type { Counter, Histogram, HttpMiddleware, Logger, RequestFacts, Span, Tracer } from "@twelvefold/kernel";
 import type { Context } from "hono";
-import type { AccessLog } from "./access-log.ts";
+import type { AfterAnswers } from "./after-answers.ts";
 import { bodyTooLarge, limitBody } from "./body-limit.ts";
 import type { ProxyCheck } from "./client-ip.ts";
 import { HttpError, httpErrors } from "./errors.ts";
@@ -75,13 +75,28 @@ export interface CoreOptions {
   /** Paths answered as probes: no span, metrics, access log or plugin middleware. */
   readonly probes: ReadonlySet<string>;
   readonly logger: Logger;
-  /** Where answered requests are logged; `undefined` with HTTP_ACCESS_LOG=false. */
-  readonly accessLog: AccessLog | undefined;
+  readonly accessLog: boolean;
+  /** Where answered requests wait for the turn to end before their span, metrics and line are recorded. */
+  readonly after: AfterAnswers<Answered>;
   /** Whose incoming baggage reaches the tracer (by client address); `true` for everyone's. */
   readonly baggageFrom: ProxyCheck | true;
   readonly tracer: Tracer | undefined;
   readonly metrics: RequestMetrics | undefined;
+  /** `performance.now()`: milliseconds since `performance.timeOrigin` (a span's end is given in epoch ms). */
   readonly now: () => number;
+}
+
+/** What is recorded of one answered request, once the turn's answers are out. */
+export interface Answered {
+  readonly method: string;
+  readonly path: string;
+  readonly requestId: string;
+  readonly span: Span | undefined;
+  readonly status: number;
+  readonly route: string;
+  /** Monotonic milliseconds (`now()`) when the answer was handed over. */
+  readonly endedAt: number;
+  readonly seconds: number;
 }
 
 const UNMATCHED = "unmatched";
@@ -99,6 +114,43 @@ export const CLIENT_GONE = 499;
 export function requestHandler(options: CoreOptions): (state: RequestState) => Response | Promise<Response> {
   const { dispatch, inflight, probes, tracer, metrics, logger, now, bodyLimit, timeoutMs, middleware } = options;
   const accessLog = options.accessLog;
+  const origin = performance.timeOrigin;
+
+  /** The span, the RED metrics and the access line of an answer (see {@link AfterAnswers}). */
+  const telemetry = ({ method, path, requestId, span, status, route, endedAt, seconds }: Answered): void => {
+    if (span) {
+      if (span.isRecording()) {
+        span.updateName(`${method} ${route}`);
+        span.setAttributes({
+          "http.request.method": method,
+          "url.path": path,
+          "http.route": route,
+          "http.response.status_code": status,
+          "request.id": requestId,
+        });
+        if (status >= 500) span.setStatus("error");
+      }
+      span.end(origin + endedAt);
+    }
+    if (metrics) {
+      metrics.total.inc({ method, route, status });
+      metrics.duration.observe({ method, route }, seconds);
+    }
+    if (accessLog && logger.enabled("info")) {
+      logger.info("request", {
+        method,
+        path,
+        route,
+        status,
+        duration_ms: Math.round(seconds * 100_000) / 100,
+        request_id: requestId,
+        trace_id: span?.traceId,
+        span_id: span?.spanId,
+      });
+    }
+  };
+  const after = options.after;
+  after.run = telemetry;
   const finish = finisher(options.security, options.documentSecurity, inflight);
   const baggageFrom = options.baggageFrom;
 
@@ -137,7 +189,7 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
     return step(0);
   };
 
-  /** Records the answer (span, metrics, access log) once the request is out of flight. */
+  /** Takes the request out of flight and leaves its span, metrics and access line for after the turn. */
   const record = (
     state: RequestState,
     method: string,
@@ -154,40 +206,10 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
     const gone = (waited || state.inProcess) && state.request.signal.aborted;
     const status = gone ? CLIENT_GONE : response.status;
     const route = routeLabel(state, status);
-    const seconds = (now() - state.startedAt) / 1000;
-    if (span) {
-      if (span.isRecording()) {
-        span.updateName(`${method} ${route}`);
-        span.setAttributes({
-          "http.request.method": method,
-          "url.path": state.path,
-          "http.route": route,
-          "http.response.status_code": status,
-          "request.id": state.requestId,
-        });
-        if (status >= 500) span.setStatus("error");
-      }
-      span.end();
-    }
-    if (metrics) {
-      metrics.total.inc({ method, route, status });
-      metrics.duration.observe({ method, route }, seconds);
-    }
-    if (accessLog && logger.enabled("info")) {
-      accessLog.write(
-        {
-          method,
-          path: state.path,
-          route,
-          status,
-          duration_ms: Math.round(seconds * 100_000) / 100,
-          request_id: state.requestId,
-          trace_id: span?.traceId,
-          span_id: span?.spanId,
-        },
-        state.inProcess,
-      );
-    }
+    const endedAt = now();
+    const seconds = (endedAt - state.startedAt) / 1000;
+    const answered = { method, path: state.path, requestId: state.requestId, span, status, route, endedAt, seconds };
+    after.add(answered, state.inProcess);
     return response;
   };
 
@@ -230,7 +252,7 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
 
   // Host values seen lately are almost always the one before: remember it rather than re-parse.
   let lastHost: string | undefined;
-  return function handle(state) {
+  const handle = (state: RequestState): Response | Promise<Response> => {
     const host = state.request.headers.get("host");
     if (host !== null && host !== lastHost) {
       if (!validHost(host)) return serve(state, badHost(host));
@@ -253,6 +275,7 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
     }
     return serve(state);
   };
+  return handle;
 }
 
 /**

@@ -15,11 +15,11 @@ import {
 } from "@twelvefold/kernel";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { AccessLog } from "./access-log.ts";
+import { AfterAnswers } from "./after-answers.ts";
 import { createAuth, HttpAuth } from "./auth.ts";
 import { trustedProxies } from "./client-ip.ts";
 import { checkHttpConfig, httpConfig } from "./config.ts";
-import { type HttpEnv, type RequestMetrics, requestHandler, stateFactory } from "./core.ts";
+import { type Answered, type HttpEnv, type RequestMetrics, requestHandler, stateFactory } from "./core.ts";
 import { DrainDeadlineError, HttpError, type HttpErrorCode, httpErrors } from "./errors.ts";
 import { InFlight } from "./inflight.ts";
 import { normalizePath } from "./path.ts";
@@ -115,7 +115,7 @@ export function http(options: HttpOptions = {}): Plugin {
         },
       });
       const security = await securityHeaderList(config);
-      const accessLog = config.HTTP_ACCESS_LOG ? new AccessLog(logger) : undefined;
+      const after = new AfterAnswers<Answered>((error) => logger.error("recording a request failed", { error }));
       const core = {
         dispatch: (request: Request, state: RequestState) => app.fetch(request, state),
         inflight,
@@ -126,7 +126,8 @@ export function http(options: HttpOptions = {}): Plugin {
         middleware,
         probes,
         logger,
-        accessLog,
+        accessLog: config.HTTP_ACCESS_LOG,
+        after,
         baggageFrom: config.HTTP_BAGGAGE_TRUSTED.includes("*")
           ? (true as const)
           : trustedProxies(config.HTTP_BAGGAGE_TRUSTED),
@@ -264,7 +265,7 @@ export function http(options: HttpOptions = {}): Plugin {
         await inflight.earlyDone(AbortSignal.any([deadline, grace]));
         const closed = server.stop();
         stopped = true;
-        accessLog?.flush();
+        after.flush();
         logger.info("listener closed", { in_flight: inflight.size, streams_ended: openStreams });
         await Promise.race([Promise.all([closed, inflight.idle(deadline)]), deadlinePassed]);
         if (deadline.aborted) {
@@ -273,12 +274,12 @@ export function http(options: HttpOptions = {}): Plugin {
           await server.stop({ force: true }).catch(() => {});
           throw error;
         }
-        accessLog?.flush();
+        after.flush();
         logger.info("drained", { in_flight_at_drain: pending, duration_ms: Math.round(now() - began) });
       });
       onStop(async () => {
         uncount();
-        accessLog?.close();
+        after.close();
         inflight.close();
         if (!stopped) {
           stopped = true;

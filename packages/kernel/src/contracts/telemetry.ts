@@ -20,8 +20,11 @@ export interface Span {
   recordException(error: unknown): void;
   setStatus(status: "ok" | "error", message?: string): void;
   updateName(name: string): void;
-  /** Ends the span; later calls do nothing. */
-  end(): void;
+  /**
+   * Ends the span, at `endTime` (epoch milliseconds, fractions allowed) when it ended earlier than
+   * the call (a server span recorded once the answer is out), else now; later calls do nothing.
+   */
+  end(endTime?: number): void;
 }
 
 /** How a span relates to its peers (OpenTelemetry SpanKind). */
