@@ -252,7 +252,7 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
 
   // Host values seen lately are almost always the one before: remember it rather than re-parse.
   let lastHost: string | undefined;
-  const handle = (state: RequestState): Response | Promise<Response> => {
+  return function handle(state: RequestState): Response | Promise<Response> {
     const host = state.request.headers.get("host");
     if (host !== null && host !== lastHost) {
       if (!validHost(host)) return serve(state, badHost(host));
@@ -275,7 +275,6 @@ export function requestHandler(options: CoreOptions): (state: RequestState) => R
     }
     return serve(state);
   };
-  return handle;
 }
 
 /**
