@@ -171,6 +171,16 @@ describe("secrets anywhere in a schema", () => {
     expect(isSecret(v.pipe(env.string(), v.startsWith("sk-")))).toBe(false);
   });
 
+  test("an env schema is secret once secret() marks it, though the walk knows env's own schemas hold none", () => {
+    const key = env.string({ minLength: 8 });
+    expect(isSecret(key)).toBe(false);
+    expect(isSecret(secret(key))).toBe(true);
+    for (const schema of [env.integer(), env.number(), env.boolean(), env.port(), env.url(), env.list()]) {
+      expect(isSecret(v.optional(secret(schema), "1"))).toBe(true);
+    }
+    expect(isSecret(v.optional(env.picklist(["a", "b"]), "a"))).toBe(false);
+  });
+
   test("a piped secret is masked in the config error and the printed config", async () => {
     const plugin = definePlugin({
       name: "llm",

@@ -104,10 +104,22 @@ const secretSchemas = new WeakSet<object>();
  */
 export function secret<S extends EnvSchema>(schema: S): S {
   secretSchemas.add(schema);
+  verdicts.set(schema, true);
   return schema;
 }
 
-const seen = new WeakMap<object, boolean>();
+/** Whether a schema holds a secret, by schema object, as the walk found it (or {@link plain} knew). */
+const verdicts = new WeakMap<object, boolean>();
+
+/**
+ * A schema `env` built, holding no schema of the caller's: nothing in it is secret until
+ * {@link secret} marks it, so a walk stops here instead of reading every node of its pipe (most of
+ * what defining a plugin costs at start, where the walk's code still runs cold).
+ */
+function plain<S extends object>(schema: S): S {
+  verdicts.set(schema, false);
+  return schema;
+}
 
 /**
  * True when {@link secret} marks the schema or any schema inside it (`v.pipe(secret(...), ...)`,
@@ -122,7 +134,7 @@ export function isSecret(schema: EnvSchema): boolean {
 const STANDARD_KEY = "~standard";
 
 function secretInside(schema: object, path: string[]): boolean {
-  const known = seen.get(schema);
+  const known = verdicts.get(schema);
   if (known !== undefined) return known;
   let found = secretSchemas.has(schema);
   if (!found) {
@@ -144,7 +156,7 @@ function secretInside(schema: object, path: string[]): boolean {
       }
     }
   }
-  seen.set(schema, found);
+  verdicts.set(schema, found);
   return found;
 }
 
@@ -174,43 +186,49 @@ export const env = {
     const checks: v.PipeItem<string, string, v.BaseIssue<unknown>>[] = [];
     if (options.minLength !== undefined) checks.push(v.minLength(options.minLength, expected));
     if (options.maxLength !== undefined) checks.push(v.maxLength(options.maxLength, expected));
-    return v.pipe(v.string(expected), ...checks);
+    return plain(v.pipe(v.string(expected), ...checks));
   },
   /** A whole number, optionally bounded. */
   integer(options: { min?: number; max?: number } = {}): v.GenericSchema<string, number> {
     const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = options;
     const expected = `an integer${bounds(options.min, options.max)}`;
-    return v.pipe(
-      v.string(expected),
-      v.trim(),
-      v.regex(/^[-+]?\d+$/, expected),
-      v.transform(Number),
-      v.minValue(min, expected),
-      v.maxValue(max, expected),
+    return plain(
+      v.pipe(
+        v.string(expected),
+        v.trim(),
+        v.regex(/^[-+]?\d+$/, expected),
+        v.transform(Number),
+        v.minValue(min, expected),
+        v.maxValue(max, expected),
+      ),
     );
   },
   /** A finite decimal number, optionally bounded. */
   number(options: { min?: number; max?: number } = {}): v.GenericSchema<string, number> {
     const { min = -Number.MAX_VALUE, max = Number.MAX_VALUE } = options;
     const expected = `a number${bounds(options.min, options.max)}`;
-    return v.pipe(
-      v.string(expected),
-      v.trim(),
-      v.regex(/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i, expected),
-      v.transform(Number),
-      v.minValue(min, expected),
-      v.maxValue(max, expected),
+    return plain(
+      v.pipe(
+        v.string(expected),
+        v.trim(),
+        v.regex(/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i, expected),
+        v.transform(Number),
+        v.minValue(min, expected),
+        v.maxValue(max, expected),
+      ),
     );
   },
   /** `true/false`, `1/0`, `yes/no`, `on/off`, any case. */
   boolean(): v.GenericSchema<string, boolean> {
     const expected = "one of true, false, 1, 0, yes, no, on, off";
-    return v.pipe(
-      v.string(expected),
-      v.trim(),
-      v.toLowerCase(),
-      v.picklist(["true", "false", "1", "0", "yes", "no", "on", "off"], expected),
-      v.transform((s) => s === "true" || s === "1" || s === "yes" || s === "on"),
+    return plain(
+      v.pipe(
+        v.string(expected),
+        v.trim(),
+        v.toLowerCase(),
+        v.picklist(["true", "false", "1", "0", "yes", "no", "on", "off"], expected),
+        v.transform((s) => s === "true" || s === "1" || s === "yes" || s === "on"),
+      ),
     );
   },
   /** A TCP port, 0 to 65535 (0 asks the OS for a free one). */
@@ -220,32 +238,36 @@ export const env = {
   /** An absolute URL, optionally restricted to some protocols (`["postgres:", "postgresql:"]`). */
   url(options: { protocols?: readonly string[] } = {}): v.GenericSchema<string, string> {
     const expected = options.protocols ? `a URL starting ${options.protocols.join(" or ")}//` : "an absolute URL";
-    return v.pipe(
-      v.string(expected),
-      v.trim(),
-      // One check: valibot runs every check of a pipe, so a second one would parse what the first refused.
-      v.check(
-        (s) => URL.canParse(s) && (!options.protocols || options.protocols.includes(new URL(s).protocol)),
-        expected,
+    return plain(
+      v.pipe(
+        v.string(expected),
+        v.trim(),
+        // One check: valibot runs every check of a pipe, so a second one would parse what the first refused.
+        v.check(
+          (s) => URL.canParse(s) && (!options.protocols || options.protocols.includes(new URL(s).protocol)),
+          expected,
+        ),
       ),
     );
   },
   /** A comma-separated list; blanks are dropped. */
   list(): v.GenericSchema<string, string[]> {
-    return v.pipe(
-      v.string("a comma-separated list"),
-      v.transform((s) =>
-        s
-          .split(",")
-          .map((x) => x.trim())
-          .filter(Boolean),
+    return plain(
+      v.pipe(
+        v.string("a comma-separated list"),
+        v.transform((s) =>
+          s
+            .split(",")
+            .map((x) => x.trim())
+            .filter(Boolean),
+        ),
       ),
     );
   },
   /** One of a fixed set of strings. */
   picklist<const T extends readonly [string, ...string[]]>(options: T): v.GenericSchema<string, T[number]> {
     const expected = `one of ${options.join(", ")}`;
-    return v.pipe(v.string(expected), v.trim(), v.picklist(options, expected));
+    return plain(v.pipe(v.string(expected), v.trim(), v.picklist(options, expected)));
   },
 };
 
