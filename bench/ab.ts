@@ -11,7 +11,8 @@
  * compares two versions. Environment: ROUNDS (5), DURATION_S (4), CONNECTIONS (25 per server),
  * URL_PATH (/bench/json).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { cpuTicks, freePort } from "./measure.ts";
 
 for (const tool of ["wrk", "taskset"]) {
   if (Bun.which(tool) === null) throw new Error(`bench: ${tool} is not installed`);
@@ -38,20 +39,6 @@ function parseVariant(argument: string): Variant {
 const variants = process.argv.slice(2).map(parseVariant);
 if (variants.length < 2)
   throw new Error("bench: give at least two fixtures, e.g. `bun bench/ab.ts full full?HTTP_ACCESS_LOG=false`");
-
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port as number;
-  probe.stop(true);
-  return port;
-}
-
-/** User + system CPU ticks of a process (fields 14 and 15 of /proc/<pid>/stat). */
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]);
-}
 
 /** Requests served by one wrk run against `port`. */
 async function load(port: number, seconds: number): Promise<number> {

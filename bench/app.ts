@@ -20,6 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL, type Subprocess } from "bun";
 import { buildBundles } from "../build/build.ts";
+import { freePort } from "./measure.ts";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const COLD_RUNS = Number(process.env.COLD_RUNS ?? 5);
@@ -67,13 +68,6 @@ const variants = {
   "dev on a persisted PGlite": { argv: [main, "dev"], env: { ...common, PGLITE_DATA_DIR: pglite } },
 } as const;
 type Name = keyof typeof variants;
-
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port as number;
-  probe.stop(true);
-  return port;
-}
 
 async function stop(child: Subprocess): Promise<void> {
   child.kill("SIGTERM");

@@ -10,7 +10,7 @@
  * CONNECTIONS (50), VARIANTS (`name=ENV=value,ENV=value;name2=...`, default: full, and full without
  * each of rate-limit, otel, metrics and the access log, and with none of them).
  */
-import { readFileSync } from "node:fs";
+import { cpuTicks, freePort } from "./measure.ts";
 
 for (const tool of ["wrk", "taskset"]) {
   if (Bun.which(tool) === null) throw new Error(`bench: ${tool} is not installed`);
@@ -43,20 +43,6 @@ const variants = [
   ...parseVariants(process.env.VARIANTS ?? DEFAULT_VARIANTS).map((v) => ({ ...v, fixture: "full.ts" })),
 ];
 const ticksPerSecond = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim() || 100);
-
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port as number;
-  probe.stop(true);
-  return port;
-}
-
-/** User + system CPU ticks of a process (fields 14 and 15 of /proc/<pid>/stat). */
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]);
-}
 
 function wrk(port: number, seconds: number): number {
   const run = Bun.spawnSync(

@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { buildBundles } from "../build/build.ts";
+import { freePort } from "./measure.ts";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const COLD_RUNS = Number(process.env.COLD_RUNS ?? 9);
@@ -106,13 +107,6 @@ const migrate = Bun.spawnSync(["bun", join(dist, "admin.js"), "migrate"], {
   stderr: "pipe",
 });
 const migrated = migrate.success ? "migrated" : `not migrated (admin migrate exited ${migrate.exitCode})`;
-
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port as number;
-  probe.stop(true);
-  return port;
-}
 
 /** Milliseconds from spawn to the first 200 on /readyz, and the plugins the process started. */
 async function coldStart(variant: Variant): Promise<{ ms: number; plugins: string[]; startMs: number }> {

@@ -14,6 +14,7 @@
  */
 import { readFileSync, rmSync } from "node:fs";
 import type { Subprocess } from "bun";
+import { freePort } from "./measure.ts";
 
 if (Bun.which("wrk") === null) throw new Error("bench: wrk is not installed (apt-get install -y wrk)");
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -47,13 +48,6 @@ const guard = setTimeout(() => {
   for (const child of children) child.kill("SIGKILL");
   process.exit(2);
 }, TIMEOUT_S * 1000);
-
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port as number;
-  probe.stop(true);
-  return port;
-}
 
 function spawn(name: Name, port: number, env: Record<string, string> = {}): Subprocess {
   const child = Bun.spawn([...serverCpu, "bun", fixtures[name]], {

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { freePort } from "./measure.ts";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 4);
 const DURATION_S = Number(process.env.DURATION_S ?? 5);
@@ -23,13 +24,6 @@ const build = Bun.spawnSync(
   { stdout: "pipe", stderr: "pipe" },
 );
 if (!build.success) throw new Error(`bench: bundling full.ts failed: ${build.stderr.toString()}`);
-
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port as number;
-  probe.stop(true);
-  return port;
-}
 
 async function ready(port: number, copies: number, child: Subprocess<"ignore", "pipe", "inherit">): Promise<void> {
   // Every copy logs "app ready"; wait for all of them, then for /readyz.
