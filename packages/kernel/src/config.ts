@@ -91,8 +91,6 @@ export function isConfigSpec(value: unknown): value is ConfigSpec<ConfigShape> {
 /** Per-profile default values (raw strings, parsed by the schema like any other source). */
 export type ProfileDefaults = Partial<Record<Profile, Record<string, string>>>;
 
-const secretSchemas = new WeakSet<object>();
-
 /**
  * Marks a schema as secret: its value is redacted in every error, log line and printed config,
  * and registered with the logger so it is masked wherever it turns up.
@@ -103,12 +101,11 @@ const secretSchemas = new WeakSet<object>();
  * ```
  */
 export function secret<S extends EnvSchema>(schema: S): S {
-  secretSchemas.add(schema);
   verdicts.set(schema, true);
   return schema;
 }
 
-/** Whether a schema holds a secret, by schema object, as the walk found it (or {@link plain} knew). */
+/** Whether a schema holds a secret, by schema object: {@link secret} and {@link plain} say so, the walk finds out. */
 const verdicts = new WeakMap<object, boolean>();
 
 /**
@@ -136,24 +133,22 @@ const STANDARD_KEY = "~standard";
 function secretInside(schema: object, path: string[]): boolean {
   const known = verdicts.get(schema);
   if (known !== undefined) return known;
-  let found = secretSchemas.has(schema);
-  if (!found) {
-    const node = schema as { type?: string; kind?: string };
-    if (node.type === "lazy") {
-      throw new TypeError(
-        `cannot see inside v.lazy(...)${path.length ? ` (in ${path.join(" > ")})` : ""}: a secret there would not be masked: wrap the whole setting in secret(...) or drop the lazy`,
-      );
-    }
-    for (const key of Object.keys(schema)) {
-      // Valibot's `~standard` is a getter that builds a new object at every read, and never holds a
-      // schema: reading it for every node was most of the walk's cost at each start.
-      if (key === STANDARD_KEY) continue;
-      const value = (schema as Record<string, unknown>)[key];
-      if (typeof value !== "object" || value === null) continue;
-      const items: readonly unknown[] = Array.isArray(value) ? value : [value];
-      for (const item of items) {
-        if (isSchemaNode(item) && secretInside(item, [...path, `${node.type ?? "schema"}.${key}`])) found = true;
-      }
+  let found = false;
+  const node = schema as { type?: string; kind?: string };
+  if (node.type === "lazy") {
+    throw new TypeError(
+      `cannot see inside v.lazy(...)${path.length ? ` (in ${path.join(" > ")})` : ""}: a secret there would not be masked: wrap the whole setting in secret(...) or drop the lazy`,
+    );
+  }
+  for (const key of Object.keys(schema)) {
+    // Valibot's `~standard` is a getter that builds a new object at every read, and never holds a
+    // schema: reading it for every node was most of the walk's cost at each start.
+    if (key === STANDARD_KEY) continue;
+    const value = (schema as Record<string, unknown>)[key];
+    if (typeof value !== "object" || value === null) continue;
+    const items: readonly unknown[] = Array.isArray(value) ? value : [value];
+    for (const item of items) {
+      if (isSchemaNode(item) && secretInside(item, [...path, `${node.type ?? "schema"}.${key}`])) found = true;
     }
   }
   verdicts.set(schema, found);

@@ -100,7 +100,7 @@ describe("http core", () => {
       expect(await response.json()).toEqual({ when: path.slice(1) });
     }
     expect(answers).toEqual(["response", "promise"]);
-    // Both are recorded alike: span and metrics before the answer went out, the access line once it is out.
+    // Both are recorded alike: span, metrics and access line, once the turn's answers are out.
     expect(spans.map((s) => [s.name, s.ended, s.attributes["http.response.status_code"]])).toEqual([
       ["GET /now", true, 200],
       ["GET /later", true, 200],
